@@ -1,0 +1,262 @@
+//! libvirt's error model: one error value carrying (code, domain, level,
+//! message), the numbers and message templates of `virterror.h`, and nothing
+//! else. Every layer returns [`VirError`]; `rpc` turns it into the wire
+//! struct `virNetMessageError`.
+
+use std::fmt;
+
+/// `virErrorNumber`: the `code` of an error (the subset this daemon emits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// VIR_ERR_INTERNAL_ERROR
+    InternalError = 1,
+    /// VIR_ERR_NO_MEMORY
+    NoMemory = 2,
+    /// VIR_ERR_NO_SUPPORT
+    NoSupport = 3,
+    /// VIR_ERR_NO_CONNECT
+    NoConnect = 5,
+    /// VIR_ERR_INVALID_CONN
+    InvalidConn = 6,
+    /// VIR_ERR_INVALID_DOMAIN
+    InvalidDomain = 7,
+    /// VIR_ERR_INVALID_ARG
+    InvalidArg = 8,
+    /// VIR_ERR_OPERATION_FAILED
+    OperationFailed = 9,
+    /// VIR_ERR_XML_ERROR
+    XmlError = 27,
+    /// VIR_ERR_DOM_EXIST
+    DomExist = 28,
+    /// VIR_ERR_OPERATION_DENIED
+    OperationDenied = 29,
+    /// VIR_ERR_CONF_SYNTAX
+    ConfSyntax = 33,
+    /// VIR_ERR_XML_DETAIL
+    XmlDetail = 35,
+    /// VIR_ERR_SYSTEM_ERROR
+    SystemError = 38,
+    /// VIR_ERR_RPC
+    Rpc = 39,
+    /// VIR_ERR_NO_DOMAIN
+    NoDomain = 42,
+    /// VIR_ERR_AUTH_FAILED
+    AuthFailed = 45,
+    /// VIR_ERR_OPERATION_INVALID
+    OperationInvalid = 55,
+    /// VIR_ERR_CONFIG_UNSUPPORTED
+    ConfigUnsupported = 67,
+    /// VIR_ERR_OPERATION_TIMEOUT
+    OperationTimeout = 68,
+    /// VIR_ERR_INVALID_DOMAIN_SNAPSHOT
+    InvalidDomainSnapshot = 71,
+    /// VIR_ERR_NO_DOMAIN_SNAPSHOT
+    NoDomainSnapshot = 72,
+    /// VIR_ERR_ARGUMENT_UNSUPPORTED
+    ArgumentUnsupported = 74,
+    /// VIR_ERR_OPERATION_UNSUPPORTED
+    OperationUnsupported = 84,
+    /// VIR_ERR_RESOURCE_BUSY
+    ResourceBusy = 87,
+    /// VIR_ERR_NO_SERVER
+    NoServer = 95,
+    /// VIR_ERR_NO_CLIENT
+    NoClient = 96,
+}
+
+impl ErrorCode {
+    /// libvirt's message template for this code when a detail is given
+    /// (`str1` of the wire error; `%s` stands for the detail).
+    pub fn template(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InternalError => "internal error: %s",
+            NoMemory => "out of memory",
+            NoSupport => "this function is not supported by the connection driver: %s",
+            NoConnect => "no connection driver available for %s",
+            InvalidConn => "invalid connection pointer in %s",
+            InvalidDomain => "invalid domain pointer in %s",
+            InvalidArg => "invalid argument: %s",
+            OperationFailed => "operation failed: %s",
+            XmlError => "XML error: %s",
+            DomExist => "domain %s exists already",
+            OperationDenied => "operation forbidden: %s",
+            ConfSyntax => "configuration file syntax error: %s",
+            XmlDetail | SystemError | Rpc => "%s",
+            NoDomain => "Domain not found: %s",
+            AuthFailed => "authentication failed: %s",
+            OperationInvalid => "Requested operation is not valid: %s",
+            ConfigUnsupported => "unsupported configuration: %s",
+            OperationTimeout => "Timed out during operation: %s",
+            InvalidDomainSnapshot => "Invalid snapshot: %s",
+            NoDomainSnapshot => "Domain snapshot not found: %s",
+            ArgumentUnsupported => "argument unsupported: %s",
+            OperationUnsupported => "Operation not supported: %s",
+            ResourceBusy => "resource busy: %s",
+            NoServer => "Server not found: %s",
+            NoClient => "Client not found: %s",
+        }
+    }
+}
+
+/// `virErrorDomain`: which part of libvirt raised the error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorDomain {
+    /// VIR_FROM_NONE
+    None = 0,
+    /// VIR_FROM_XML
+    Xml = 5,
+    /// VIR_FROM_DOM
+    Dom = 6,
+    /// VIR_FROM_RPC
+    Rpc = 7,
+    /// VIR_FROM_CONF
+    Conf = 11,
+    /// VIR_FROM_REMOTE
+    Remote = 13,
+    /// VIR_FROM_DOMAIN
+    Domain = 20,
+    /// VIR_FROM_DOMAIN_SNAPSHOT
+    DomainSnapshot = 35,
+    /// VIR_FROM_PARALLELS: the vz driver's domain (libvirt has no VIR_FROM_VZ)
+    Parallels = 48,
+    /// VIR_FROM_THREAD
+    Thread = 61,
+    /// VIR_FROM_ADMIN
+    Admin = 62,
+}
+
+/// `virErrorLevel`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ErrorLevel {
+    /// VIR_ERR_NONE
+    None = 0,
+    /// VIR_ERR_WARNING
+    Warning = 1,
+    /// VIR_ERR_ERROR
+    Error = 2,
+}
+
+/// A libvirt error as a client sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirError {
+    /// virErrorNumber
+    pub code: ErrorCode,
+    /// virErrorDomain
+    pub domain: ErrorDomain,
+    /// virErrorLevel (always Error from this daemon)
+    pub level: ErrorLevel,
+    /// The full text, template filled in (what `virsh` prints after "error: ").
+    pub message: String,
+    /// The detail alone (`str2` on the wire); `None` when the template stands alone.
+    pub detail: Option<String>,
+}
+
+impl VirError {
+    /// An error whose message is `code`'s template filled with `detail`,
+    /// as `virReportError(code, "%s", detail)` makes it.
+    pub fn new(code: ErrorCode, domain: ErrorDomain, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let message = code.template().replacen("%s", &detail, 1);
+        VirError {
+            code,
+            domain,
+            level: ErrorLevel::Error,
+            message,
+            detail: Some(detail),
+        }
+    }
+
+    /// VIR_ERR_INTERNAL_ERROR in `domain`.
+    pub fn internal(domain: ErrorDomain, detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError, domain, detail)
+    }
+
+    /// VIR_ERR_RPC in VIR_FROM_RPC: problems with the message itself.
+    pub fn rpc(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Rpc, ErrorDomain::Rpc, detail)
+    }
+
+    /// VIR_ERR_INVALID_ARG for flags a call does not accept, worded as
+    /// libvirt's `virCheckFlags` words it.
+    pub fn unsupported_flags(domain: ErrorDomain, flags: u64, function: &str) -> Self {
+        Self::new(
+            ErrorCode::InvalidArg,
+            domain,
+            format!("unsupported flags (0x{flags:x}) in function {function}"),
+        )
+    }
+
+    /// VIR_ERR_NO_SUPPORT for an API the driver lacks, naming the public
+    /// C API (`virDomainXxx`).
+    pub fn no_support(api: &str) -> Self {
+        Self::new(ErrorCode::NoSupport, ErrorDomain::Parallels, api)
+    }
+
+    /// VIR_ERR_OPERATION_DENIED for a write call on a read-only connection.
+    pub fn read_only(domain: ErrorDomain, api: &str) -> Self {
+        Self::new(
+            ErrorCode::OperationDenied,
+            domain,
+            format!("read only access prevents {api}"),
+        )
+    }
+
+    /// The `str1` of the wire error: the template of the code.
+    pub fn template(&self) -> &'static str {
+        self.code.template()
+    }
+}
+
+impl fmt::Display for VirError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for VirError {}
+
+/// Shorthand for results carrying a [`VirError`].
+pub type VirResult<T> = Result<T, VirError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_fills_template() {
+        let e = VirError::new(
+            ErrorCode::NoDomain,
+            ErrorDomain::Parallels,
+            "no domain with matching name 'foo'",
+        );
+        assert_eq!(
+            e.message,
+            "Domain not found: no domain with matching name 'foo'"
+        );
+        assert_eq!(e.template(), "Domain not found: %s");
+        assert_eq!(e.code as i32, 42);
+        assert_eq!(e.domain as i32, 48);
+    }
+
+    #[test]
+    fn rpc_errors_start_with_detail() {
+        // The remote driver turns an RPC error starting with "unknown
+        // procedure" into VIR_ERR_NO_SUPPORT; the template must not prefix it.
+        let e = VirError::rpc("unknown procedure: 9999");
+        assert_eq!(e.message, "unknown procedure: 9999");
+    }
+
+    #[test]
+    fn read_only_wording() {
+        let e = VirError::read_only(ErrorDomain::Domain, "virDomainCreate");
+        assert_eq!(
+            e.message,
+            "operation forbidden: read only access prevents virDomainCreate"
+        );
+        assert_eq!(e.code as i32, 29);
+    }
+}

@@ -1,0 +1,1 @@
+//! The REMOTE program (0x20008086): the hypervisor API on the main sockets.

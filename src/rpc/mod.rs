@@ -1,0 +1,2 @@
+//! libvirt's RPC wire protocol and the server that speaks it. Knows programs
+//! only as tables of procedures; knows nothing of Virtuozzo.
