@@ -100,6 +100,42 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// libvirt's message for this code when no detail is given.
+    pub fn bare_message(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InternalError => "internal error",
+            NoSupport => "this function is not supported by the connection driver",
+            NoConnect => "no connection driver available",
+            InvalidConn => "invalid connection pointer in",
+            InvalidDomain => "invalid domain pointer in",
+            InvalidArg => "invalid argument",
+            OperationFailed => "operation failed",
+            XmlError => "XML description is invalid or not well formed",
+            DomExist => "this domain exists already",
+            OperationDenied => "operation forbidden for read only access",
+            ConfSyntax => "configuration file syntax error",
+            XmlDetail => "XML description is invalid or not well formed",
+            SystemError => "system call error",
+            Rpc => "RPC error",
+            NoDomain => "Domain not found",
+            AuthFailed => "authentication failed",
+            OperationInvalid => "Requested operation is not valid",
+            ConfigUnsupported => "unsupported configuration",
+            OperationTimeout => "Timed out during operation",
+            InvalidDomainSnapshot => "Invalid snapshot",
+            NoDomainSnapshot => "Domain snapshot not found",
+            ArgumentUnsupported => "argument unsupported",
+            OperationUnsupported => "Operation not supported",
+            ResourceBusy => "resource busy",
+            NoServer => "Server not found",
+            NoClient => "Client not found",
+            NoMemory => "out of memory",
+        }
+    }
+}
+
 /// `virErrorDomain`: which part of libvirt raised the error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
@@ -205,9 +241,25 @@ impl VirError {
         )
     }
 
-    /// The `str1` of the wire error: the template of the code.
+    /// An error with no detail: the code's bare message, as libvirt
+    /// reports `virReportError(code, NULL)` (e.g. "Domain not found").
+    pub fn bare(code: ErrorCode, domain: ErrorDomain) -> Self {
+        VirError {
+            code,
+            domain,
+            level: ErrorLevel::Error,
+            message: code.bare_message().to_string(),
+            detail: None,
+        }
+    }
+
+    /// The `str1` of the wire error: the code's template, or its bare
+    /// message when there is no detail.
     pub fn template(&self) -> &'static str {
-        self.code.template()
+        match self.detail {
+            Some(_) => self.code.template(),
+            None => self.code.bare_message(),
+        }
     }
 }
 
@@ -248,6 +300,15 @@ mod tests {
         // procedure" into VIR_ERR_NO_SUPPORT; the template must not prefix it.
         let e = VirError::rpc("unknown procedure: 9999");
         assert_eq!(e.message, "unknown procedure: 9999");
+    }
+
+    #[test]
+    fn bare_error_like_libvirtd() {
+        // libvirtd's test driver answers `dominfo nosuch` with no detail.
+        let e = VirError::bare(ErrorCode::NoDomain, ErrorDomain::Parallels);
+        assert_eq!(e.message, "Domain not found");
+        assert_eq!(e.template(), "Domain not found");
+        assert!(e.detail.is_none());
     }
 
     #[test]

@@ -1,2 +1,6 @@
 //! libvirt's RPC wire protocol and the server that speaks it. Knows programs
 //! only as tables of procedures; knows nothing of Virtuozzo.
+
+pub mod message;
+pub mod typed_param;
+pub mod xdr;
