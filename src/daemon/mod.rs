@@ -1,5 +1,4 @@
-//! The process: command line, configuration, paths, pid file, daemonizing,
-//! socket activation, signals, logging and the idle watchdog.
+//! The process (being assembled).
 
 pub mod activation;
 pub mod cli;
@@ -8,6 +7,7 @@ pub mod daemonize;
 pub mod logging;
 pub mod paths;
 pub mod pidfile;
+pub mod sockets;
 
 /// Runs the daemon; returns the process exit status.
 pub fn run() -> i32 {

@@ -1,1 +1,201 @@
 //! The REMOTE program (0x20008086): the hypervisor API on the main sockets.
+//!
+//! `procedures.rs` is the one table of procedures; this file is the glue
+//! every call goes through: session state, the "connection not open" and
+//! read-only rules, and argument decoding.
+
+mod connect;
+mod host;
+pub mod procedures;
+pub mod protocol;
+
+use crate::error::{ErrorDomain, VirError, VirResult};
+use crate::rpc::client::Client;
+use crate::rpc::program::{Priority, Program};
+use crate::rpc::xdr;
+use crate::vz;
+use parking_lot::RwLock;
+use procedures::{Access, Procedure, Stage};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The REMOTE program, bound to the driver.
+pub struct RemoteProgram {
+    driver: Arc<vz::Driver>,
+    /// Test-only: procedures made to sleep before they run (see
+    /// `VIRTVZD_TEST_DELAY` in the README), to prove that a blocked call
+    /// stops nothing else.
+    delays: HashMap<i32, Duration>,
+}
+
+/// What the program keeps per client connection.
+#[derive(Default)]
+pub struct RemoteSession {
+    conn: RwLock<Option<Arc<vz::Connection>>>,
+    close_callback: AtomicBool,
+}
+
+/// One call in progress: who made it and on what connection.
+pub struct Call<'a> {
+    /// The client.
+    pub client: &'a Arc<Client>,
+    /// Its session.
+    pub session: &'a RemoteSession,
+    /// The program.
+    pub remote: &'a RemoteProgram,
+}
+
+impl Call<'_> {
+    /// The open driver connection.
+    pub fn conn(&self) -> VirResult<Arc<vz::Connection>> {
+        self.session.conn.read().clone().ok_or_else(not_open)
+    }
+
+    /// Read-only: from the socket or from the open flags.
+    pub fn readonly(&self) -> bool {
+        self.client.readonly_socket
+            || self
+                .session
+                .conn
+                .read()
+                .as_ref()
+                .is_some_and(|c| c.readonly())
+    }
+}
+
+fn not_open() -> VirError {
+    VirError::internal(ErrorDomain::Rpc, "hypervisor connection not open")
+}
+
+impl RemoteProgram {
+    /// The program serving `driver`.
+    pub fn new(driver: Arc<vz::Driver>) -> Arc<RemoteProgram> {
+        Arc::new(RemoteProgram {
+            driver,
+            delays: test_delays(),
+        })
+    }
+}
+
+/// Parses `VIRTVZD_TEST_DELAY` ("PROC=MS[,PROC=MS]"): a test hook only.
+fn test_delays() -> HashMap<i32, Duration> {
+    let Ok(spec) = std::env::var("VIRTVZD_TEST_DELAY") else {
+        return HashMap::new();
+    };
+    let mut delays = HashMap::new();
+    for item in spec.split(',').filter(|s| !s.is_empty()) {
+        let parsed = item
+            .split_once('=')
+            .and_then(|(p, ms)| Some((p.trim().parse().ok()?, ms.trim().parse().ok()?)));
+        match parsed {
+            Some((p, ms)) => {
+                log::warn!("test hook: procedure {p} delayed by {ms} ms");
+                delays.insert(p, Duration::from_millis(ms));
+            }
+            None => log::warn!("ignoring malformed VIRTVZD_TEST_DELAY entry '{item}'"),
+        }
+    }
+    delays
+}
+
+impl Program for RemoteProgram {
+    fn number(&self) -> u32 {
+        protocol::PROGRAM
+    }
+
+    fn priority(&self, procedure: i32) -> Option<Priority> {
+        // What the driver lacks is refused at once, on the connection thread.
+        procedures::lookup(procedure).map(|p| match p.handler {
+            Some(_) => p.priority,
+            None => Priority::Inline,
+        })
+    }
+
+    fn call(
+        &self,
+        client: &Arc<Client>,
+        procedure: i32,
+        args: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> VirResult<()> {
+        let Some(p) = procedures::lookup(procedure) else {
+            return Err(VirError::rpc(format!("unknown procedure: {procedure}")));
+        };
+        let session = client
+            .session(RemoteSession::default)
+            .ok_or_else(|| VirError::internal(ErrorDomain::Rpc, "client session mix-up"))?;
+        let call = Call {
+            client,
+            session,
+            remote: self,
+        };
+        check_access(&call, p)?;
+        if let Some(d) = self.delays.get(&procedure) {
+            std::thread::sleep(*d);
+        }
+        match p.handler {
+            Some(h) => h(&call, args, reply),
+            None => Err(VirError::no_support(p.api)),
+        }
+    }
+
+    fn disconnected(&self, client: &Client) {
+        if let Some(s) = client.existing_session::<RemoteSession>() {
+            s.conn.write().take();
+        }
+    }
+}
+
+/// The two rules every procedure obeys before it runs: most need an open
+/// connection, and writes are refused on read-only ones.
+fn check_access(call: &Call, p: &Procedure) -> VirResult<()> {
+    if p.stage == Stage::Open && call.session.conn.read().is_none() {
+        return Err(not_open());
+    }
+    if p.access == Access::Write && call.readonly() {
+        return Err(VirError::read_only(api_error_domain(p.api), p.api));
+    }
+    Ok(())
+}
+
+/// The error domain libvirt's public API reports from, by API name:
+/// snapshot APIs, domain APIs, and the rest (host and connection).
+pub fn api_error_domain(api: &str) -> ErrorDomain {
+    if api.starts_with("virDomainSnapshot") {
+        ErrorDomain::DomainSnapshot
+    } else if api.starts_with("virDomain") || api.starts_with("virConnectDomain") {
+        ErrorDomain::Domain
+    } else {
+        ErrorDomain::None
+    }
+}
+
+/// Decodes the arguments, runs a typed handler and encodes its result:
+/// what every table entry's handler is.
+pub(crate) fn invoke<'a, A, R>(
+    call: &Call,
+    args: &'a [u8],
+    out: &mut Vec<u8>,
+    f: fn(&Call, A) -> VirResult<R>,
+) -> VirResult<()>
+where
+    A: Deserialize<'a>,
+    R: Serialize,
+{
+    let a: A = xdr::from_bytes(args).map_err(|e| {
+        log::debug!("cannot decode arguments: {e}");
+        VirError::rpc("Unable to decode message payload")
+    })?;
+    let r = f(call, a)?;
+    xdr::to_writer(out, &r)
+        .map_err(|e| VirError::rpc(format!("Unable to encode message payload: {e}")))
+}
+
+impl RemoteSession {
+    fn set_close_callback(&self, on: bool) -> bool {
+        self.close_callback.swap(on, Ordering::AcqRel)
+    }
+}

@@ -101,9 +101,7 @@ pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T, X
 }
 
 /// Decodes one `T` from the front of `input`; returns it and the bytes used.
-pub fn from_prefix<'de, T: de::Deserialize<'de>>(
-    input: &'de [u8],
-) -> Result<(T, usize), XdrError> {
+pub fn from_prefix<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<(T, usize), XdrError> {
     let mut d = Deserializer { input, pos: 0 };
     let v = T::deserialize(&mut d)?;
     Ok((v, d.pos))
@@ -538,10 +536,16 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         if count > self.remaining() / 4 {
             return Err(XdrError::Truncated);
         }
-        v.visit_seq(Counted { de: self, left: count })
+        v.visit_seq(Counted {
+            de: self,
+            left: count,
+        })
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, XdrError> {
-        v.visit_seq(Counted { de: self, left: len })
+        v.visit_seq(Counted {
+            de: self,
+            left: len,
+        })
     }
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
@@ -549,7 +553,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         len: usize,
         v: V,
     ) -> Result<V::Value, XdrError> {
-        v.visit_seq(Counted { de: self, left: len })
+        v.visit_seq(Counted {
+            de: self,
+            left: len,
+        })
     }
     fn deserialize_map<V: Visitor<'de>>(self, _: V) -> Result<V::Value, XdrError> {
         Err(XdrError::Unsupported("maps"))
@@ -766,8 +773,8 @@ mod tests {
         let d = Dom {
             name: "test".into(),
             uuid: FixedOpaque([
-                0x66, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50,
-                0x2e, 0x19, 0x3f,
+                0x66, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e,
+                0x19, 0x3f,
             ]),
             id: 1,
         };

@@ -2,3 +2,227 @@
 
 pub mod capabilities;
 pub mod host;
+
+use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
+use std::sync::{Arc, OnceLock};
+
+/// Virtuozzo version reported until the SDK boundary reports the host's own
+/// (major * 1_000_000 + minor * 1_000 + micro).
+const VIRTUOZZO_VERSION: u64 = 7_000_000;
+
+/// The most virtual CPUs a Virtuozzo guest may have (the vz driver's
+/// answer to virConnectGetMaxVcpus).
+pub const MAX_VCPUS: i32 = 1028;
+
+/// How the driver was set up by the daemon.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// Running as root: serves `vz:///system`; otherwise `vz:///session`.
+    pub privileged: bool,
+    /// The configured host UUID, if any (`host_uuid`).
+    pub host_uuid: Option<String>,
+}
+
+/// The driver: one per daemon.
+pub struct Driver {
+    config: DriverConfig,
+    host: host::HostFs,
+    capabilities: OnceLock<String>,
+}
+
+/// Which URI scheme a connection was opened with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `vz:`
+    Vz,
+    /// `parallels:` (the older name of the same driver)
+    Parallels,
+}
+
+/// One client's open connection to the driver.
+pub struct Connection {
+    driver: Arc<Driver>,
+    uri: String,
+    scheme: Scheme,
+    readonly: bool,
+}
+
+impl Driver {
+    /// A driver for this host.
+    pub fn new(config: DriverConfig) -> Arc<Driver> {
+        Arc::new(Driver {
+            config,
+            host: host::HostFs::system(),
+            capabilities: OnceLock::new(),
+        })
+    }
+
+    /// The URI this daemon serves.
+    pub fn default_uri(&self) -> &'static str {
+        if self.config.privileged {
+            "vz:///system"
+        } else {
+            "vz:///session"
+        }
+    }
+
+    /// Opens a connection for `name` (empty: the daemon's own URI).
+    pub fn open(self: &Arc<Self>, name: Option<&str>, readonly: bool) -> VirResult<Connection> {
+        let name = name.filter(|n| !n.is_empty()).unwrap_or(self.default_uri());
+        let (scheme, path) = parse_uri(name)?;
+        let want = if self.config.privileged {
+            "/system"
+        } else {
+            "/session"
+        };
+        if path != want {
+            return Err(VirError::internal(
+                ErrorDomain::Parallels,
+                format!(
+                    "Unexpected Virtuozzo URI path '{path}', try {}",
+                    self.default_uri()
+                ),
+            ));
+        }
+        Ok(Connection {
+            driver: Arc::clone(self),
+            uri: name.to_string(),
+            scheme,
+            readonly,
+        })
+    }
+
+    /// The host facts reader.
+    pub fn host(&self) -> &host::HostFs {
+        &self.host
+    }
+}
+
+/// Splits a driver URI into its scheme and path. Only local URIs of our
+/// schemes are ours; anything else has no driver here, as libvirt says.
+fn parse_uri(uri: &str) -> VirResult<(Scheme, String)> {
+    let no_driver = || VirError::new(ErrorCode::NoConnect, ErrorDomain::None, uri.to_string());
+    let (scheme, rest) = uri.split_once("://").ok_or_else(no_driver)?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "vz" => Scheme::Vz,
+        "parallels" => Scheme::Parallels,
+        _ => return Err(no_driver()),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if !host.is_empty() {
+        return Err(no_driver());
+    }
+    Ok((scheme, path.to_string()))
+}
+
+impl Connection {
+    /// The driver behind this connection.
+    pub fn driver(&self) -> &Arc<Driver> {
+        &self.driver
+    }
+
+    /// The URI it was opened with.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Opened read-only.
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// virConnectGetType: the driver's name for its scheme.
+    pub fn get_type(&self) -> &'static str {
+        match self.scheme {
+            Scheme::Vz => "vz",
+            Scheme::Parallels => "Parallels",
+        }
+    }
+
+    /// virConnectGetVersion: the Virtuozzo version.
+    pub fn version(&self) -> u64 {
+        VIRTUOZZO_VERSION
+    }
+
+    /// virConnectGetMaxVcpus for `type` (none, "vz" or "parallels").
+    pub fn max_vcpus(&self, r#type: Option<&str>) -> VirResult<i32> {
+        match r#type {
+            None => Ok(MAX_VCPUS),
+            Some(t) if t.eq_ignore_ascii_case("vz") || t.eq_ignore_ascii_case("parallels") => {
+                Ok(MAX_VCPUS)
+            }
+            Some(t) => Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Parallels,
+                format!("unknown type '{t}'"),
+            )),
+        }
+    }
+
+    /// virConnectGetCapabilities: built once per driver.
+    pub fn capabilities(&self) -> VirResult<String> {
+        if let Some(c) = self.driver.capabilities.get() {
+            return Ok(c.clone());
+        }
+        let host = &self.driver.host;
+        let cpu = host.cpu_model_info();
+        let cells = host.numa_cells()?;
+        let uuid = self
+            .driver
+            .config
+            .host_uuid
+            .clone()
+            .or_else(|| host.host_uuid());
+        let xml = capabilities::capabilities_xml(&capabilities::CapsInput {
+            host_uuid: uuid.as_deref(),
+            cpu: &cpu,
+            cells: &cells,
+            privileged: self.driver.config.privileged,
+        });
+        Ok(self.driver.capabilities.get_or_init(|| xml).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn driver(privileged: bool) -> Arc<Driver> {
+        Driver::new(DriverConfig {
+            privileged,
+            host_uuid: None,
+        })
+    }
+
+    #[test]
+    fn system_and_session_uris() {
+        assert!(driver(true).open(Some("vz:///system"), false).is_ok());
+        assert!(driver(true)
+            .open(Some("parallels:///system"), false)
+            .is_ok());
+        assert!(driver(false).open(Some("vz:///session"), false).is_ok());
+        let e = driver(true)
+            .open(Some("vz:///session"), false)
+            .err()
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::InternalError);
+        assert_eq!(
+            e.message,
+            "internal error: Unexpected Virtuozzo URI path '/session', try vz:///system"
+        );
+        let c = driver(true).open(Some(""), false).ok().unwrap();
+        assert_eq!(c.uri(), "vz:///system");
+    }
+
+    #[test]
+    fn foreign_uris_have_no_driver() {
+        for uri in ["qemu:///system", "vz://host/system", "nonsense"] {
+            let e = driver(true).open(Some(uri), false).err().unwrap();
+            assert_eq!(e.code, ErrorCode::NoConnect, "{uri}");
+        }
+    }
+}

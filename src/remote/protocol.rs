@@ -1,0 +1,177 @@
+//! Argument and return structs of the REMOTE program, field for field as
+//! `remote_protocol.x` lays them out (XDR via serde, see `rpc::xdr`).
+
+use crate::rpc::xdr::{Bounded, FixedOpaque, Opaque};
+use serde::{Deserialize, Serialize};
+
+/// REMOTE program number.
+pub const PROGRAM: u32 = 0x2000_8086;
+/// REMOTE program version.
+pub const VERSION: u32 = 1;
+
+/// REMOTE_AUTH_TYPE_LIST_MAX
+pub const AUTH_TYPE_LIST_MAX: usize = 20;
+/// REMOTE_NODE_MAX_CELLS
+pub const NODE_MAX_CELLS: usize = 1024;
+/// REMOTE_CPUMAP_MAX
+pub const CPUMAP_MAX: usize = 2048;
+/// REMOTE_NODE_CPU_STATS_MAX
+pub const NODE_CPU_STATS_MAX: usize = 16;
+/// REMOTE_NODE_MEMORY_STATS_MAX
+pub const NODE_MEMORY_STATS_MAX: usize = 16;
+/// REMOTE_SECURITY_MODEL_MAX
+pub const SECURITY_MODEL_MAX: usize = 257;
+/// REMOTE_SECURITY_DOI_MAX
+pub const SECURITY_DOI_MAX: usize = 257;
+
+/// `remote_uuid`
+pub type Uuid = FixedOpaque<16>;
+
+/// `remote_connect_open_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct ConnectOpenArgs {
+    /// The URI, with client-only parameters removed.
+    pub name: Option<String>,
+    /// Remote-driver open flags (RO = 1).
+    pub flags: u32,
+}
+
+/// `remote_connect_supports_feature_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SupportsFeatureArgs {
+    /// VIR_DRV_FEATURE_*
+    pub feature: i32,
+}
+
+/// `remote_connect_get_max_vcpus_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct GetMaxVcpusArgs {
+    /// Hypervisor type, or none.
+    pub r#type: Option<String>,
+}
+
+/// `remote_connect_get_sysinfo_args` and every other flags-only argument.
+#[derive(Deserialize, Serialize, Debug)]
+pub struct FlagsArgs {
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_node_get_info_ret`
+#[derive(Deserialize, Serialize, Debug, PartialEq)]
+pub struct NodeGetInfoRet {
+    /// CPU model as a NUL-padded `char[32]` (4 bytes per char on the wire).
+    pub model: [i8; 32],
+    /// Memory in KiB.
+    pub memory: u64,
+    /// Active CPUs.
+    pub cpus: i32,
+    /// CPU frequency in MHz.
+    pub mhz: i32,
+    /// NUMA nodes.
+    pub nodes: i32,
+    /// Sockets per node.
+    pub sockets: i32,
+    /// Cores per socket.
+    pub cores: i32,
+    /// Threads per core.
+    pub threads: i32,
+}
+
+/// `remote_node_get_cpu_stats_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetCpuStatsArgs {
+    /// CPU number, or -1 for all.
+    pub cpu_num: i32,
+    /// Room the caller has; 0 asks for the count.
+    pub nparams: i32,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_node_get_memory_stats_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetMemoryStatsArgs {
+    /// Room the caller has; 0 asks for the count.
+    pub nparams: i32,
+    /// NUMA cell, or -1 for all.
+    pub cell_num: i32,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_node_get_cpu_stats` / `remote_node_get_memory_stats`
+#[derive(Deserialize, Serialize, Debug, PartialEq)]
+pub struct NodeStat {
+    /// Field name.
+    pub field: String,
+    /// Value.
+    pub value: u64,
+}
+
+/// `remote_node_get_{cpu,memory}_stats_ret`
+#[derive(Deserialize, Serialize, Debug, PartialEq)]
+pub struct NodeStatsRet {
+    /// The values (empty when the count was asked for).
+    pub params: Vec<NodeStat>,
+    /// How many values there are.
+    pub nparams: i32,
+}
+
+/// `remote_node_get_cells_free_memory_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetCellsFreeMemoryArgs {
+    /// First cell.
+    pub start_cell: i32,
+    /// Most cells to report.
+    pub maxcells: i32,
+}
+
+/// `remote_node_get_cells_free_memory_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetCellsFreeMemoryRet {
+    /// Free bytes per cell.
+    pub cells: Vec<u64>,
+}
+
+/// `remote_node_get_cpu_map_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetCpuMapArgs {
+    /// Whether to return the map.
+    pub need_map: i32,
+    /// Whether to return the online count.
+    pub need_online: i32,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_node_get_cpu_map_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetCpuMapRet {
+    /// Bitmap of online CPUs.
+    pub cpumap: Opaque,
+    /// Online CPUs.
+    pub online: u32,
+    /// Total CPUs.
+    pub ret: i32,
+}
+
+/// `remote_node_get_security_model_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct NodeGetSecurityModelRet {
+    /// Model name as `char<>` including its NUL.
+    pub model: Bounded<i8, SECURITY_MODEL_MAX>,
+    /// DOI as `char<>` including its NUL.
+    pub doi: Bounded<i8, SECURITY_DOI_MAX>,
+}
+
+/// `remote_nonnull_domain`
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// Name.
+    pub name: String,
+    /// UUID.
+    pub uuid: Uuid,
+    /// Id, -1 when inactive.
+    pub id: i32,
+}

@@ -1,0 +1,49 @@
+//! What the server knows of a program: its number and version, how each
+//! procedure is scheduled, and one entry point to run a call.
+
+use super::client::Client;
+use crate::error::VirError;
+use std::sync::Arc;
+
+/// Where a procedure runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    /// On the connection's own thread, at once: cheap calls that never
+    /// block (no SDK, no locks held for long), so they skip a thread hop.
+    Inline,
+    /// On the worker pool, and also on the priority workers, so a host
+    /// whose SDK calls are stuck can still be seen and its guests killed
+    /// (libvirt's `@priority: high`).
+    High,
+    /// On the worker pool.
+    Normal,
+}
+
+/// A program served on a socket: REMOTE or ADMIN.
+pub trait Program: Send + Sync + 'static {
+    /// Program number.
+    fn number(&self) -> u32;
+
+    /// Program version (1 for every libvirt program).
+    fn version(&self) -> u32 {
+        1
+    }
+
+    /// How `procedure` is scheduled, or `None` if this program has no
+    /// such procedure.
+    fn priority(&self, procedure: i32) -> Option<Priority>;
+
+    /// Runs one call: decodes `args`, does the work, appends the encoded
+    /// return value to `reply` (which holds the packet so far; leave it
+    /// untouched on error).
+    fn call(
+        &self,
+        client: &Arc<Client>,
+        procedure: i32,
+        args: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Result<(), VirError>;
+
+    /// The client went away: drop whatever the program kept for it.
+    fn disconnected(&self, _client: &Client) {}
+}

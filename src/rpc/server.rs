@@ -1,0 +1,207 @@
+//! A named server (libvirt's `virNetServer`): the programs it serves, its
+//! clients and their limits, and its worker pool. The daemon owns the
+//! listening sockets and hands accepted connections to [`Server::accept`].
+
+use super::client::{self, Client, ConnLimits, PeerCred};
+use super::program::Program;
+use super::workers::{PoolLimits, PoolStats, WorkerPool};
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Stack of a connection thread: it parses packets and runs inline calls,
+/// nothing deep; thousands of them must stay cheap.
+const CONNECTION_STACK: usize = 256 * 1024;
+
+/// Client ids are unique across all servers of the daemon, as libvirt's.
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The settings of a server that can change while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Most clients connected at once (`max_clients`).
+    pub max_clients: usize,
+    /// Most clients not yet authenticated (`max_anonymous_clients`); with
+    /// auth "none" every client is authenticated at once, so this is only
+    /// reported.
+    pub max_anonymous_clients: usize,
+    /// Per-connection limits.
+    pub conn: ConnLimits,
+    /// Worker pool sizes.
+    pub workers: PoolLimits,
+}
+
+type Notify = Arc<dyn Fn() + Send + Sync>;
+
+/// One server: `virtvzd` (REMOTE on the main sockets) or `admin`.
+pub struct Server {
+    name: String,
+    programs: Vec<Arc<dyn Program>>,
+    config: RwLock<ServerConfig>,
+    pool: WorkerPool,
+    clients: Mutex<BTreeMap<u64, Arc<Client>>>,
+    notify: Mutex<Option<Notify>>,
+    stopping: AtomicBool,
+}
+
+impl Server {
+    /// A server named `name` serving `programs`.
+    pub fn new(name: &str, programs: Vec<Arc<dyn Program>>, config: ServerConfig) -> Arc<Server> {
+        Arc::new(Server {
+            name: name.to_string(),
+            programs,
+            pool: WorkerPool::new(name, config.workers),
+            config: RwLock::new(config),
+            clients: Mutex::new(BTreeMap::new()),
+            notify: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// The server's name, as virt-admin lists it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Takes an accepted connection: refused at once when the server is at
+    /// `max_clients` or stopping, else served on its own thread.
+    pub fn accept(self: &Arc<Self>, stream: UnixStream, readonly: bool, peer: Option<PeerCred>) {
+        if self.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        let max = self.config.read().max_clients;
+        let mut clients = self.clients.lock();
+        if clients.len() >= max {
+            log::warn!(
+                "server {}: refusing a client: {} clients connected (max_clients {max})",
+                self.name,
+                clients.len()
+            );
+            return;
+        }
+        if let Err(e) = stream.set_nonblocking(true) {
+            log::warn!("server {}: cannot set up a client socket: {e}", self.name);
+            return;
+        }
+        let id = NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed);
+        let stream = mio::net::UnixStream::from_std(stream);
+        let (client, poll) = match client::new_client(self, id, stream, readonly, peer) {
+            Ok(v) => v,
+            Err(e) => {
+                log::warn!("server {}: cannot set up a client: {e}", self.name);
+                return;
+            }
+        };
+        clients.insert(id, Arc::clone(&client));
+        drop(clients);
+        let c = Arc::clone(&client);
+        let spawned = thread::Builder::new()
+            .name(format!("client-{id}"))
+            .stack_size(CONNECTION_STACK)
+            .spawn(move || client::serve(c, poll));
+        if let Err(e) = spawned {
+            log::error!("server {}: cannot start a client thread: {e}", self.name);
+            self.clients.lock().remove(&id);
+            return;
+        }
+        log::debug!(
+            "server {}: client {id} connected{}",
+            self.name,
+            if readonly { " (read-only)" } else { "" }
+        );
+        self.changed();
+    }
+
+    /// Called by a connection thread as it ends.
+    pub(super) fn client_gone(&self, client: &Client) {
+        for p in &self.programs {
+            p.disconnected(client);
+        }
+        self.clients.lock().remove(&client.id);
+        self.changed();
+    }
+
+    /// Calls `f` whenever a client connects or leaves (the idle watchdog).
+    pub fn on_client_change(&self, f: impl Fn() + Send + Sync + 'static) {
+        *self.notify.lock() = Some(Arc::new(f));
+    }
+
+    fn changed(&self) {
+        let f = self.notify.lock().clone();
+        if let Some(f) = f {
+            f();
+        }
+    }
+
+    /// The program with this number and version, if served here.
+    pub(super) fn program(&self, prog: u32, vers: u32) -> Option<Arc<dyn Program>> {
+        self.programs
+            .iter()
+            .find(|p| p.number() == prog && p.version() == vers)
+            .cloned()
+    }
+
+    pub(super) fn pool(&self) -> &WorkerPool {
+        &self.pool
+    }
+
+    pub(super) fn conn_limits(&self) -> ConnLimits {
+        self.config.read().conn
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> ServerConfig {
+        *self.config.read()
+    }
+
+    /// Applies new settings live: limits apply to the next call or
+    /// connection, the pool resizes at once. Connected clients stay.
+    pub fn set_config(&self, config: ServerConfig) {
+        *self.config.write() = config;
+        self.pool.set_limits(config.workers);
+    }
+
+    /// Worker pool numbers.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Number of connected clients.
+    pub fn nclients(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// The connected clients, by id.
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    /// The client with this id.
+    pub fn client(&self, id: u64) -> Option<Arc<Client>> {
+        self.clients.lock().get(&id).cloned()
+    }
+
+    /// Stops the server: no new clients; calls in flight get up to
+    /// `grace` to finish and send their replies; then every client is
+    /// closed and the workers stop.
+    pub fn shutdown(&self, grace: Duration) {
+        self.stopping.store(true, Ordering::Release);
+        let deadline = Instant::now() + grace;
+        let busy = || self.clients().iter().any(|c| c.has_calls_in_flight());
+        while busy() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        for c in self.clients() {
+            c.close();
+        }
+        let closing_deadline = Instant::now() + Duration::from_secs(2);
+        while self.nclients() > 0 && Instant::now() < closing_deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        self.pool.shutdown();
+    }
+}

@@ -1,0 +1,300 @@
+//! The worker pool: threads that run calls which may block (SDK jobs).
+//!
+//! Normal workers take jobs of either priority; priority workers take only
+//! high-priority jobs, so a pool full of stuck calls still answers
+//! lookups, state queries and destroy (as libvirt's `prio_workers`).
+//! The pool starts `min` workers and grows to `max` when a job arrives and
+//! no worker is free.
+
+use crossbeam_channel::{select, unbounded, Receiver, Sender};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// A unit of work.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
+enum Msg {
+    Run(Job),
+    Quit,
+}
+
+/// Stack size of a worker: driver calls are shallow; the default 8 MiB
+/// of address space per thread buys nothing.
+const WORKER_STACK: usize = 256 * 1024;
+
+/// Sizes of a pool, as `min_workers`, `max_workers`, `prio_workers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Workers kept even when idle.
+    pub min: usize,
+    /// Most workers.
+    pub max: usize,
+    /// Priority workers.
+    pub prio: usize,
+}
+
+/// Live numbers of a pool, for virt-admin's `srv-threadpool-info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The configured limits.
+    pub limits: PoolLimits,
+    /// Normal workers running.
+    pub workers: usize,
+    /// Normal workers waiting for a job.
+    pub free: usize,
+    /// Priority workers running.
+    pub prio_workers: usize,
+    /// Jobs waiting for a worker.
+    pub queue_depth: usize,
+}
+
+struct Shared {
+    name: String,
+    normal: (Sender<Msg>, Receiver<Msg>),
+    prio: (Sender<Msg>, Receiver<Msg>),
+    limits: Mutex<PoolLimits>,
+    workers: AtomicUsize,
+    free: AtomicUsize,
+    prio_workers: AtomicUsize,
+}
+
+/// A pool of worker threads.
+#[derive(Clone)]
+pub struct WorkerPool {
+    shared: Arc<Shared>,
+}
+
+impl WorkerPool {
+    /// Starts a pool named `name` (thread names derive from it).
+    pub fn new(name: &str, limits: PoolLimits) -> WorkerPool {
+        let pool = WorkerPool {
+            shared: Arc::new(Shared {
+                name: name.to_string(),
+                normal: unbounded(),
+                prio: unbounded(),
+                limits: Mutex::new(PoolLimits {
+                    min: 0,
+                    max: 0,
+                    prio: 0,
+                }),
+                workers: AtomicUsize::new(0),
+                free: AtomicUsize::new(0),
+                prio_workers: AtomicUsize::new(0),
+            }),
+        };
+        pool.set_limits(limits);
+        pool
+    }
+
+    /// Queues a job; `high` lets priority workers take it.
+    pub fn submit(&self, job: Job, high: bool) {
+        let s = &self.shared;
+        let tx = if high { &s.prio.0 } else { &s.normal.0 };
+        // Both channels live as long as `shared`: send cannot fail.
+        let _ = tx.send(Msg::Run(job));
+        // Grow while more jobs wait than workers are free to take them.
+        let queued = s.normal.1.len() + s.prio.1.len();
+        if queued > s.free.load(Ordering::Acquire) {
+            let max = s.limits.lock().max;
+            if s.workers.load(Ordering::Acquire) < max {
+                self.spawn(false);
+            }
+        }
+    }
+
+    /// Changes the limits live: starts workers up to the new minimum and
+    /// priority count, and retires extra ones as they finish their job.
+    pub fn set_limits(&self, new: PoolLimits) {
+        let s = &self.shared;
+        let new = PoolLimits {
+            min: new.min.min(new.max),
+            ..new
+        };
+        *s.limits.lock() = new;
+        let workers = s.workers.load(Ordering::Acquire);
+        for _ in workers..new.min {
+            self.spawn(false);
+        }
+        for _ in new.max..workers {
+            let _ = s.normal.0.send(Msg::Quit);
+        }
+        let prio = s.prio_workers.load(Ordering::Acquire);
+        for _ in prio..new.prio {
+            self.spawn(true);
+        }
+        for _ in new.prio..prio {
+            let _ = s.prio.0.send(Msg::Quit);
+        }
+    }
+
+    /// The pool's current numbers.
+    pub fn stats(&self) -> PoolStats {
+        let s = &self.shared;
+        let queued = s.normal.1.len() + s.prio.1.len();
+        PoolStats {
+            limits: *s.limits.lock(),
+            workers: s.workers.load(Ordering::Acquire),
+            free: s.free.load(Ordering::Acquire),
+            prio_workers: s.prio_workers.load(Ordering::Acquire),
+            queue_depth: queued,
+        }
+    }
+
+    /// Asks every worker to stop once the queued jobs are done.
+    pub fn shutdown(&self) {
+        let s = &self.shared;
+        for _ in 0..s.workers.load(Ordering::Acquire) {
+            let _ = s.normal.0.send(Msg::Quit);
+        }
+        for _ in 0..s.prio_workers.load(Ordering::Acquire) {
+            let _ = s.prio.0.send(Msg::Quit);
+        }
+    }
+
+    fn spawn(&self, prio: bool) {
+        let shared = &self.shared;
+        let counter = if prio {
+            &shared.prio_workers
+        } else {
+            &shared.workers
+        };
+        counter.fetch_add(1, Ordering::AcqRel);
+        let name = format!("{}-{}", shared.name, if prio { "prio" } else { "worker" });
+        let s = Arc::clone(shared);
+        let res = thread::Builder::new()
+            .name(name)
+            .stack_size(WORKER_STACK)
+            .spawn(move || if prio { prio_loop(&s) } else { worker_loop(&s) });
+        if let Err(e) = res {
+            counter.fetch_sub(1, Ordering::AcqRel);
+            log::error!("cannot start a worker thread: {e}");
+        }
+    }
+}
+
+fn worker_loop(s: &Shared) {
+    loop {
+        s.free.fetch_add(1, Ordering::AcqRel);
+        let msg = select! {
+            recv(s.prio.1) -> m => m,
+            recv(s.normal.1) -> m => m,
+        };
+        s.free.fetch_sub(1, Ordering::AcqRel);
+        match msg {
+            Ok(Msg::Run(job)) => run(job),
+            Ok(Msg::Quit) | Err(_) => break,
+        }
+    }
+    s.workers.fetch_sub(1, Ordering::AcqRel);
+}
+
+fn prio_loop(s: &Shared) {
+    while let Ok(Msg::Run(job)) = s.prio.1.recv() {
+        run(job);
+    }
+    s.prio_workers.fetch_sub(1, Ordering::AcqRel);
+}
+
+fn run(job: Job) {
+    // A panicking job is a bug, but it must not take the worker (and with
+    // it the pool's count) down: contain it and log it.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+        log::error!("a call panicked; its client gets no reply");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn wait_for(mut f: impl FnMut() -> bool) -> bool {
+        for _ in 0..200 {
+            if f() {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn grows_to_max_and_no_further() {
+        let pool = WorkerPool::new(
+            "t",
+            PoolLimits {
+                min: 1,
+                max: 3,
+                prio: 1,
+            },
+        );
+        let (tx, rx) = mpsc::channel::<()>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for _ in 0..5 {
+            let rx = Arc::clone(&rx);
+            pool.submit(
+                Box::new(move || {
+                    let _ = rx.lock().map(|r| r.recv());
+                }),
+                false,
+            );
+        }
+        assert!(wait_for(|| pool.stats().workers == 3));
+        assert!(wait_for(|| pool.stats().queue_depth == 2));
+        for _ in 0..5 {
+            tx.send(()).unwrap();
+        }
+        assert!(wait_for(|| pool.stats().queue_depth == 0));
+    }
+
+    #[test]
+    fn prio_worker_runs_high_jobs_when_pool_is_stuck() {
+        let pool = WorkerPool::new(
+            "t",
+            PoolLimits {
+                min: 1,
+                max: 1,
+                prio: 1,
+            },
+        );
+        let (block_tx, block_rx) = mpsc::channel::<()>();
+        pool.submit(
+            Box::new(move || {
+                let _ = block_rx.recv();
+            }),
+            false,
+        );
+        let (done_tx, done_rx) = mpsc::channel();
+        pool.submit(
+            Box::new(move || {
+                let _ = done_tx.send(());
+            }),
+            true,
+        );
+        assert!(done_rx.recv_timeout(Duration::from_secs(5)).is_ok());
+        block_tx.send(()).unwrap();
+    }
+
+    #[test]
+    fn shrinks_when_max_lowers() {
+        let pool = WorkerPool::new(
+            "t",
+            PoolLimits {
+                min: 4,
+                max: 4,
+                prio: 0,
+            },
+        );
+        assert!(wait_for(|| pool.stats().workers == 4));
+        pool.set_limits(PoolLimits {
+            min: 1,
+            max: 2,
+            prio: 2,
+        });
+        assert!(wait_for(|| pool.stats().workers == 2));
+        assert!(wait_for(|| pool.stats().prio_workers == 2));
+    }
+}
