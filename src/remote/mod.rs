@@ -12,11 +12,9 @@ pub mod protocol;
 use crate::error::{ErrorDomain, VirError, VirResult};
 use crate::rpc::client::Client;
 use crate::rpc::program::{Priority, Program};
-use crate::rpc::xdr;
 use crate::vz;
 use parking_lot::RwLock;
 use procedures::{Access, Procedure, Stage};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -64,6 +62,15 @@ impl Call<'_> {
                 .as_ref()
                 .is_some_and(|c| c.readonly())
     }
+}
+
+/// Whether `client` opened its REMOTE connection read-only (for
+/// virt-admin's client-info).
+pub fn session_readonly(client: &Client) -> bool {
+    client
+        .existing_session::<RemoteSession>()
+        .and_then(|s| s.conn.read().as_ref().map(|c| c.readonly()))
+        .unwrap_or(false)
 }
 
 fn not_open() -> VirError {
@@ -171,27 +178,6 @@ pub fn api_error_domain(api: &str) -> ErrorDomain {
     } else {
         ErrorDomain::None
     }
-}
-
-/// Decodes the arguments, runs a typed handler and encodes its result:
-/// what every table entry's handler is.
-pub(crate) fn invoke<'a, A, R>(
-    call: &Call,
-    args: &'a [u8],
-    out: &mut Vec<u8>,
-    f: fn(&Call, A) -> VirResult<R>,
-) -> VirResult<()>
-where
-    A: Deserialize<'a>,
-    R: Serialize,
-{
-    let a: A = xdr::from_bytes(args).map_err(|e| {
-        log::debug!("cannot decode arguments: {e}");
-        VirError::rpc("Unable to decode message payload")
-    })?;
-    let r = f(call, a)?;
-    xdr::to_writer(out, &r)
-        .map_err(|e| VirError::rpc(format!("Unable to encode message payload: {e}")))
 }
 
 impl RemoteSession {

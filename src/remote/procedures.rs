@@ -9,9 +9,9 @@
 //! does not implement it, answered with VIR_ERR_NO_SUPPORT as libvirt's
 //! daemon answers for a driver that lacks the API).
 
-use super::{connect, host, invoke, Call};
+use super::{connect, host, Call};
 use crate::error::VirResult;
-use crate::rpc::program::Priority;
+use crate::rpc::program::{invoke, Priority};
 use std::sync::OnceLock;
 
 /// Whether a read-only connection may call a procedure.

@@ -2,7 +2,9 @@
 //! procedure is scheduled, and one entry point to run a call.
 
 use super::client::Client;
-use crate::error::VirError;
+use super::xdr;
+use crate::error::{VirError, VirResult};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Where a procedure runs.
@@ -46,4 +48,25 @@ pub trait Program: Send + Sync + 'static {
 
     /// The client went away: drop whatever the program kept for it.
     fn disconnected(&self, _client: &Client) {}
+}
+
+/// Decodes a call's arguments, runs a typed handler and encodes its result
+/// into the reply: the one path every procedure of every program takes.
+pub fn invoke<'a, C, A, R>(
+    ctx: &C,
+    args: &'a [u8],
+    out: &mut Vec<u8>,
+    f: fn(&C, A) -> VirResult<R>,
+) -> VirResult<()>
+where
+    A: Deserialize<'a>,
+    R: Serialize,
+{
+    let a: A = xdr::from_bytes(args).map_err(|e| {
+        log::debug!("cannot decode arguments: {e}");
+        VirError::rpc("Unable to decode message payload")
+    })?;
+    let r = f(ctx, a)?;
+    xdr::to_writer(out, &r)
+        .map_err(|e| VirError::rpc(format!("Unable to encode message payload: {e}")))
 }
