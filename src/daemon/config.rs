@@ -722,18 +722,20 @@ vz_embedded_dir = "/srv/vz"
             .collect();
         let defaults = parse(&uncommented).unwrap();
         assert!(defaults.warnings.is_empty());
-        let mut expected = Config::default();
-        // Values that have no default value to show are documented with
-        // an example instead.
-        expected.unix_sock_group = defaults.config.unix_sock_group.clone();
-        expected.unix_sock_dir = defaults.config.unix_sock_dir.clone();
-        expected.host_uuid = defaults.config.host_uuid.clone();
-        expected.log_filters = defaults.config.log_filters.clone();
-        expected.log_outputs = defaults.config.log_outputs.clone();
-        expected.vz_embedded_dir = defaults.config.vz_embedded_dir.clone();
-        expected.access_drivers = defaults.config.access_drivers.clone();
-        expected.sasl_allowed_username_list = defaults.config.sasl_allowed_username_list.clone();
-        expected.log_level = defaults.config.log_level;
+        // Values that have no default to show are documented with an
+        // example instead.
+        let d = &defaults.config;
+        let expected = Config {
+            unix_sock_group: d.unix_sock_group.clone(),
+            unix_sock_dir: d.unix_sock_dir.clone(),
+            host_uuid: d.host_uuid.clone(),
+            log_filters: d.log_filters.clone(),
+            log_outputs: d.log_outputs.clone(),
+            vz_embedded_dir: d.vz_embedded_dir.clone(),
+            access_drivers: d.access_drivers.clone(),
+            sasl_allowed_username_list: d.sasl_allowed_username_list.clone(),
+            ..Config::default()
+        };
         assert_eq!(defaults.config, expected);
         for k in KNOWN_KEYS {
             assert!(

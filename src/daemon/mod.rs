@@ -252,6 +252,11 @@ impl Startup {
             .pid_file
             .clone()
             .unwrap_or_else(|| self.paths.pid_file.clone());
+        // The run directory first, with the right mode: the pid file of a
+        // user daemon lives in it and would otherwise create it 0755.
+        if let Some(dir) = pid_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            sockets::ensure_dir(dir, self.paths.privileged)?;
+        }
         let pidfile = pidfile::PidFile::acquire(&pid_path).map_err(|e| e.to_string())?;
 
         let mut owned = Vec::new();

@@ -91,8 +91,8 @@ procedures! {
     59 CONNECT_GET_HOSTNAME "virConnectGetHostname" Read Inline Open => connect::get_hostname;
     60 CONNECT_SUPPORTS_FEATURE "virConnectSupportsFeature" Read Inline BeforeOpen => connect::supports_feature;
     66 AUTH_LIST "virConnectAuthList" Read Inline BeforeOpen => connect::auth_list;
+    101 NODE_GET_CELLS_FREE_MEMORY "virNodeGetCellsFreeMemory" Read Inline Open => host::node_get_cells_free_memory;
     102 NODE_GET_FREE_MEMORY "virNodeGetFreeMemory" Read Inline Open => host::node_get_free_memory;
-    103 NODE_GET_CELLS_FREE_MEMORY "virNodeGetCellsFreeMemory" Read Inline Open => host::node_get_cells_free_memory;
     110 CONNECT_GET_URI "virConnectGetURI" Read Inline Open => connect::get_uri;
     122 NODE_GET_SECURITY_MODEL "virNodeGetSecurityModel" Read Inline Open => host::node_get_security_model;
     149 CONNECT_IS_SECURE "virConnectIsSecure" Read Inline Open => connect::is_secure;

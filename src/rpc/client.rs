@@ -339,6 +339,15 @@ pub(super) fn serve(client: Arc<Client>, mut poll: Poll) {
             break "closed by the server".to_string();
         }
         let limits = client.server.conn_limits();
+        // Packets read earlier but held back by max_client_requests.
+        if input.lo < input.hi
+            && client.in_flight.load(Ordering::Acquire) < limits.max_client_requests.max(1)
+        {
+            if let Step::Drop(why) = dispatch_input(&client, &mut input, &limits) {
+                log::info!("dropping client {}: {why}", client.id);
+                break why;
+            }
+        }
         // Read and dispatch while the client may send more.
         let mut progressed = false;
         while readable

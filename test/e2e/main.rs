@@ -1,1 +1,9 @@
-//! End-to-end tests (to be written).
+//! End-to-end tests: the real `virtvzd` binary on private sockets, driven by
+//! the real virsh, virt-admin and python3-libvirt, and by a raw client for
+//! what real clients never send.
+
+mod admin;
+mod daemon;
+mod harness;
+mod rpc;
+mod wire;

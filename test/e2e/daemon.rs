@@ -1,0 +1,481 @@
+//! The daemon process: options, paths, sockets, activation, -d, signals,
+//! --timeout, init script and install (issue "The daemon process").
+
+use crate::harness::*;
+use crate::wire::*;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn run_daemon(args: &[&str]) -> Out {
+    run_cmd(Command::new(binary()).args(args), Duration::from_secs(20))
+}
+
+#[test]
+fn help_and_version() {
+    for v in ["--version", "-V"] {
+        let out = run_daemon(&[v]);
+        assert_eq!(out.expect_ok().trim(), "virtvzd (libvirt) 9.0.0");
+    }
+    for h in ["--help", "-h"] {
+        let out = run_daemon(&[h]);
+        let text = out.expect_ok();
+        for opt in [
+            "--daemon",
+            "--config",
+            "--pid-file",
+            "--timeout",
+            "--verbose",
+            "--version",
+        ] {
+            assert!(text.contains(opt), "{opt} missing from {text}");
+        }
+        assert!(is_root(), "these tests run as root (make check)");
+        for path in [
+            "/etc/libvirt/virtvzd.conf",
+            "/run/libvirt/virtvzd-sock",
+            "/run/libvirt/virtvzd-sock-ro",
+            "/run/libvirt/virtvzd-admin-sock",
+            "/run/virtvzd.pid",
+        ] {
+            assert!(text.contains(path), "{path} missing from {text}");
+        }
+    }
+}
+
+#[test]
+fn bad_command_lines_fail_without_touching_files() {
+    let dir = TempDir::new("cli");
+    let pid = dir.join("p.pid");
+    let pid = pid.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--bogus"], "bogus"),
+        (vec!["extra-argument"], "extra-argument"),
+        (vec!["-t", "abc"], "timeout"),
+        (vec!["--timeout=-1"], "timeout"),
+        (vec!["--timeout", "99999999999"], "timeout"),
+        (vec!["-f"], "config"),
+    ] {
+        let mut a = vec!["-p", pid];
+        a.extend(args.iter().copied());
+        let out = run_daemon(&a);
+        assert_ne!(out.code, Some(0), "{args:?} accepted");
+        assert!(
+            out.stderr.to_lowercase().contains(needle),
+            "{args:?}: {:?}",
+            out.stderr
+        );
+        assert!(!Path::new(pid).exists(), "{args:?} created the pid file");
+    }
+    // An explicit config file that does not exist is an error too.
+    let out = run_daemon(&["-p", pid, "-f", "/nonexistent/virtvzd.conf"]);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("/nonexistent/virtvzd.conf"), "{out:?}");
+    assert!(!Path::new(pid).exists());
+}
+
+/// Runs `virtvzd ARGS` as the unprivileged user `nobody` with its own
+/// HOME and XDG directories under `home`.
+fn as_nobody(home: &Path, bin: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_RUNTIME_DIR", home.join("runtime"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"));
+    cmd
+}
+
+fn chown_nobody(p: &Path) {
+    let st = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn unprivileged_user_gets_session_paths() {
+    assert!(is_root(), "needs root to switch to nobody");
+    let home = TempDir::new("home");
+    // The test binary's directory may not be reachable by nobody.
+    let bin = home.join("virtvzd");
+    fs::copy(binary(), &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    chown_nobody(home.path());
+    let h = home.path();
+
+    let out = run_cmd(
+        &mut as_nobody(h, &bin, &["--help"]),
+        Duration::from_secs(20),
+    );
+    let text = out.expect_ok();
+    let rt = h.join("runtime/libvirt");
+    for p in [
+        h.join("config/libvirt/virtvzd.conf"),
+        rt.join("virtvzd-sock"),
+        rt.join("virtvzd-admin-sock"),
+        rt.join("virtvzd.pid"),
+    ] {
+        assert!(
+            text.contains(p.to_str().unwrap()),
+            "{p:?} missing from {text}"
+        );
+    }
+    assert!(!text.contains("virtvzd-sock-ro"), "{text}");
+
+    // With no -f and no -p: everything at the session defaults.
+    let mut cmd = as_nobody(h, &bin, &[]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let sock = rt.join("virtvzd-sock");
+    wait_until("session socket", Duration::from_secs(20), || sock.exists());
+    let meta = fs::metadata(&rt).unwrap();
+    assert_eq!(meta.uid(), 65534);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    assert!(rt.join("virtvzd-admin-sock").exists());
+    assert!(!rt.join("virtvzd-sock-ro").exists());
+    let pid = fs::read_to_string(rt.join("virtvzd.pid")).unwrap();
+    assert_eq!(pid, format!("{}\n", child.id()));
+    let out = virsh(
+        &format!("vz:///session?socket={}", sock.display()),
+        &["uri"],
+    );
+    assert!(out.expect_ok().starts_with("vz:///session"));
+    let out = virsh(
+        &format!("vz:///session?socket={}", sock.display()),
+        &["hostname"],
+    );
+    out.expect_ok();
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{st}");
+    assert!(!sock.exists() && !rt.join("virtvzd.pid").exists());
+}
+
+#[test]
+fn sockets_have_configured_modes_and_group() {
+    let mut d = Daemon::start_with(Setup {
+        config: "unix_sock_group = \"daemon\"\nunix_sock_rw_perms = \"0770\"\nunix_sock_ro_perms = \"0666\"\nunix_sock_admin_perms = \"0700\"\n",
+        ..Setup::default()
+    });
+    let gid = fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("daemon:x:"))
+        .and_then(|r| r.split(':').next())
+        .and_then(|g| g.parse::<u32>().ok())
+        .expect("group daemon");
+    for (path, mode, group) in [
+        (d.rw(), 0o770, Some(gid)),
+        (d.ro(), 0o666, Some(gid)),
+        (d.admin(), 0o700, None),
+    ] {
+        let m = fs::metadata(&path).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, mode, "{path:?}");
+        if let Some(g) = group {
+            assert_eq!(m.gid(), g, "{path:?}");
+        }
+    }
+    assert_eq!(
+        fs::metadata(&d.sock_dir).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert!(d.stop().success());
+    for p in [d.rw(), d.ro(), d.admin(), d.pid_file.clone()] {
+        assert!(!p.exists(), "{p:?} left behind");
+    }
+}
+
+#[test]
+fn second_instance_refuses_and_leaves_first_alone() {
+    let d = Daemon::start();
+    let pid_before = fs::read_to_string(&d.pid_file).unwrap();
+    // Same pid file.
+    let out = run_cmd(&mut d.command(&[]), Duration::from_secs(20));
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("virtvzd.pid"), "{out:?}");
+    // Another pid file, same sockets.
+    let other_pid = d.dir.join("other.pid");
+    let out = run_cmd(
+        Command::new(binary())
+            .arg("-f")
+            .arg(&d.config)
+            .arg("-p")
+            .arg(&other_pid),
+        Duration::from_secs(20),
+    );
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("in use"), "{out:?}");
+    // The first is untouched and serving.
+    assert_eq!(fs::read_to_string(&d.pid_file).unwrap(), pid_before);
+    assert!(d.rw().exists());
+    d.virsh(&["hostname"]).expect_ok();
+}
+
+#[test]
+fn stale_sockets_from_a_killed_daemon_are_replaced() {
+    let mut d = Daemon::start();
+    d.signal("KILL");
+    d.wait_exit(Duration::from_secs(10));
+    assert!(d.rw().exists(), "a killed daemon leaves its sockets");
+    let mut again = d.command(&[]);
+    again
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    d.child = Some(again.spawn().unwrap());
+    d.wait_ready();
+    d.virsh(&["hostname"]).expect_ok();
+}
+
+/// Starts the daemon through a tiny socket activator (what systemd does):
+/// the sockets are bound by the activator and passed as fds 3.. with
+/// LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES.
+fn activate(d: &Daemon, names: &[(&str, &Path)]) -> std::process::Child {
+    let script = r#"
+import os, socket, sys
+names = sys.argv[1].split(",")
+paths = sys.argv[2].split(",")
+socks = []
+for i, p in enumerate(paths):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(p)
+    s.listen(16)
+    os.dup2(s.fileno(), 3 + i)
+    os.set_inheritable(3 + i, True)
+    socks.append(s)
+env = dict(os.environ)
+env["LISTEN_PID"] = str(os.getpid())
+env["LISTEN_FDS"] = str(len(paths))
+env["LISTEN_FDNAMES"] = ":".join(names)
+os.execve(sys.argv[3], sys.argv[3:], env)
+"#;
+    fs::create_dir_all(&d.sock_dir).unwrap();
+    let names_arg: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+    let paths_arg: Vec<String> = names.iter().map(|(_, p)| p.display().to_string()).collect();
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(names_arg.join(","))
+        .arg(paths_arg.join(","))
+        .arg(binary())
+        .arg("-f")
+        .arg(&d.config)
+        .arg("-p")
+        .arg(&d.pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+#[test]
+fn socket_activation_serves_through_passed_fds() {
+    // The passed sockets live elsewhere than the config's unix_sock_dir,
+    // so only activation can make them work.
+    let mut d = Daemon::prepare("");
+    let elsewhere = d.dir.join("activated");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let (rw, ro, admin) = (
+        elsewhere.join("rw"),
+        elsewhere.join("ro"),
+        elsewhere.join("admin"),
+    );
+    d.child = Some(activate(
+        &d,
+        &[
+            ("virtvzd.socket", &rw),
+            ("virtvzd-ro.socket", &ro),
+            ("virtvzd-admin.socket", &admin),
+        ],
+    ));
+    wait_until("pid file", Duration::from_secs(20), || d.pid_file.exists());
+    let out = virsh(
+        &format!("vz:///system?socket={}", rw.display()),
+        &["hostname"],
+    );
+    out.expect_ok();
+    let out = virsh(
+        &format!("vz:///system?socket={}", ro.display()),
+        &["-r", "nodeinfo"],
+    );
+    out.expect_ok();
+    // It created none of its own sockets.
+    assert!(!d.rw().exists());
+    assert!(d.stop().success());
+}
+
+#[test]
+fn socket_activation_with_unknown_name_fails_clearly() {
+    let mut d = Daemon::prepare("");
+    let p = d.dir.join("x");
+    let mut child = activate(&d, &[("bogus.socket", &p)]);
+    let st = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!st.success());
+    assert!(err.contains("bogus.socket"), "{err}");
+    d.child = None;
+}
+
+#[test]
+fn daemon_mode_returns_when_serving() {
+    let d = Daemon::prepare("");
+    let out = run_cmd(&mut d.command(&["-d"]), Duration::from_secs(20));
+    assert!(out.ok(), "{out:?}");
+    // Serving the moment -d returns: no retry loop.
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let pid: u32 = fs::read_to_string(&d.pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    drop(w);
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    wait_until("daemon exit", Duration::from_secs(20), || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+    });
+    assert!(!d.pid_file.exists());
+}
+
+#[test]
+fn daemon_mode_with_broken_config_reports_the_reason() {
+    let d = Daemon::prepare("max_workers = \"many\"\n");
+    let out = run_cmd(&mut d.command(&["-d"]), Duration::from_secs(20));
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("max_workers"), "{out:?}");
+    // A failure after the fork (the sockets are taken) also reaches us.
+    let live = Daemon::start();
+    let mut clash = Daemon::prepare("");
+    fs::write(&clash.config, fs::read_to_string(&live.config).unwrap()).unwrap();
+    let out = run_cmd(&mut clash.command(&["-d"]), Duration::from_secs(20));
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("in use"), "{out:?}");
+    clash.child = None;
+}
+
+#[test]
+fn sighup_reloads_log_level_live_without_dropping_clients() {
+    let d = Daemon::start_with(Setup {
+        config: "log_level = 4\n",
+        ..Setup::default()
+    });
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let _: u64 = w.call(157, &()).unwrap();
+    assert!(!d.log_text().contains("debug"), "{}", d.log_text());
+    // Raise the level in the file and reload.
+    let conf = fs::read_to_string(&d.config).unwrap();
+    fs::write(&d.config, conf.replace("log_level = 4", "log_level = 1")).unwrap();
+    d.signal("HUP");
+    wait_until("reload logged", Duration::from_secs(10), || {
+        d.log_text().contains("reloaded")
+    });
+    // The connected client is still served, and now its calls are logged
+    // at debug level.
+    let _: u64 = w.call(157, &()).unwrap();
+    let mut w2 = Wire::connect(&d.rw());
+    w2.open("vz:///system", 0);
+    wait_until("debug logging", Duration::from_secs(10), || {
+        d.log_text().contains("debug")
+    });
+    // A broken file on reload: logged, old config kept, still serving.
+    fs::write(&d.config, "max_workers = 0\n").unwrap();
+    d.signal("HUP");
+    wait_until("reload failure logged", Duration::from_secs(10), || {
+        d.log_text().contains("keeping the current configuration")
+    });
+    let _: u64 = w.call(157, &()).unwrap();
+}
+
+#[test]
+fn timeout_waits_for_the_last_client() {
+    let mut d = Daemon::start_with(Setup {
+        args: &["--timeout", "2"],
+        ..Setup::default()
+    });
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        d.child.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "exited with a client connected"
+    );
+    let _: u64 = w.call(157, &()).unwrap();
+    drop(w);
+    let st = d.wait_exit(Duration::from_secs(15));
+    assert!(st.success(), "{st}");
+    for p in [d.rw(), d.ro(), d.admin(), d.pid_file.clone()] {
+        assert!(!p.exists(), "{p:?} left behind");
+    }
+}
+
+#[test]
+fn init_script_starts_reports_reloads_and_stops() {
+    let d = Daemon::prepare("");
+    let script = source_dir().join("etc/init.d/virtvzd");
+    let run = |action: &str| {
+        let mut cmd = Command::new("sh");
+        cmd.arg(&script)
+            .arg(action)
+            .env("VIRTVZD_BIN", binary())
+            .env("VIRTVZD_PIDFILE", &d.pid_file)
+            .env("VIRTVZD_ARGS", format!("-f {}", d.config.display()));
+        run_cmd(&mut cmd, Duration::from_secs(60))
+    };
+    run("start").expect_ok();
+    d.virsh(&["hostname"]).expect_ok();
+    assert_eq!(run("status").code, Some(0));
+    run("reload").expect_ok();
+    d.virsh(&["hostname"]).expect_ok();
+    run("stop").expect_ok();
+    assert!(!d.rw().exists());
+    assert_eq!(run("status").code, Some(3));
+}
+
+#[test]
+fn make_install_and_uninstall_with_destdir() {
+    let dest = TempDir::new("destdir");
+    let make = |target: &str| {
+        let mut cmd = Command::new("make");
+        cmd.current_dir(source_dir())
+            .arg(target)
+            .arg(format!("DESTDIR={}", dest.path().display()))
+            .arg(format!("VIRTVZD_BINARY={}", binary().display()));
+        run_cmd(&mut cmd, Duration::from_secs(600))
+    };
+    make("install").expect_ok();
+    let expected = [
+        "usr/sbin/virtvzd",
+        "etc/libvirt/virtvzd.conf",
+        "usr/lib/systemd/system/virtvzd.service",
+        "usr/lib/systemd/system/virtvzd.socket",
+        "usr/lib/systemd/system/virtvzd-ro.socket",
+        "usr/lib/systemd/system/virtvzd-admin.socket",
+        "etc/init.d/virtvzd",
+        "etc/default/virtvzd",
+        "usr/share/man/man8/virtvzd.8",
+    ];
+    for f in expected {
+        assert!(dest.join(f).exists(), "{f} not installed");
+    }
+    let m = fs::metadata(dest.join("usr/sbin/virtvzd")).unwrap();
+    assert_eq!(m.permissions().mode() & 0o777, 0o755);
+    make("uninstall").expect_ok();
+    for f in expected {
+        assert!(!dest.join(f).exists(), "{f} left after uninstall");
+    }
+}

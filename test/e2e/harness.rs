@@ -1,0 +1,329 @@
+//! Starting the real `virtvzd` binary on private paths and driving it with
+//! the real clients.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The daemon binary cargo built for these tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_virtvzd"))
+}
+
+/// Root of the source tree (for etc/, Makefile, ...).
+pub fn source_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn is_root() -> bool {
+    std::env::var("USER").map(|u| u == "root").unwrap_or(false) || uid() == 0
+}
+
+fn uid() -> u32 {
+    fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(u32::MAX)
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let p = PathBuf::from(format!("/tmp/vvz-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).expect("create temp dir");
+        // World-traversable so an unprivileged test user can reach inside.
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn join(&self, s: &str) -> PathBuf {
+        self.0.join(s)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+    #[track_caller]
+    pub fn expect_ok(&self) -> &str {
+        assert!(self.ok(), "command failed: {self:?}");
+        &self.stdout
+    }
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs a command with a time limit; a hung client is a test failure,
+/// not a hung test run.
+pub fn run_cmd(cmd: &mut Command, limit: Duration) -> Out {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(_status) = child.try_wait().expect("wait") {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "{cmd:?} did not finish within {limit:?}: {:?}",
+                Out::from(out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output").into()
+}
+
+/// A running daemon with its own config, sockets and pid file.
+pub struct Daemon {
+    pub dir: TempDir,
+    pub child: Option<Child>,
+    pub sock_dir: PathBuf,
+    pub pid_file: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+/// How to start a daemon.
+#[derive(Default)]
+pub struct Setup<'a> {
+    pub config: &'a str,
+    pub args: &'a [&'a str],
+    pub env: &'a [(&'a str, &'a str)],
+}
+
+impl Daemon {
+    /// Starts a daemon with an empty extra config.
+    pub fn start() -> Daemon {
+        Daemon::start_with(Setup::default())
+    }
+
+    /// Starts a daemon and waits until its read-write socket answers.
+    pub fn start_with(setup: Setup) -> Daemon {
+        let mut d = Daemon::prepare(setup.config);
+        let mut cmd = d.command(setup.args);
+        for (k, v) in setup.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        d.child = Some(cmd.spawn().expect("start virtvzd"));
+        d.wait_ready();
+        d
+    }
+
+    /// Dirs and a config file, but no process yet.
+    pub fn prepare(extra_config: &str) -> Daemon {
+        let dir = TempDir::new("d");
+        let sock_dir = dir.join("run");
+        let log = dir.join("virtvzd.log");
+        let config = dir.join("virtvzd.conf");
+        fs::write(
+            &config,
+            format!(
+                "unix_sock_dir = \"{}\"\nvz_embedded_dir = \"{}\"\nlog_outputs = \"1:file:{}\"\n{extra_config}\n",
+                sock_dir.display(),
+                dir.join("store").display(),
+                log.display(),
+            ),
+        )
+        .expect("write config");
+        Daemon {
+            pid_file: dir.join("virtvzd.pid"),
+            sock_dir,
+            config,
+            log,
+            dir,
+            child: None,
+        }
+    }
+
+    /// The command line that starts this daemon in the foreground.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.arg("-f")
+            .arg(&self.config)
+            .arg("-p")
+            .arg(&self.pid_file)
+            .args(args)
+            .env_remove("LIBVIRT_LOG_OUTPUTS")
+            .env_remove("LIBVIRT_LOG_FILTERS")
+            .env_remove("LIBVIRT_DEBUG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("LISTEN_PID");
+        cmd
+    }
+
+    pub fn rw(&self) -> PathBuf {
+        self.sock_dir.join("virtvzd-sock")
+    }
+    pub fn ro(&self) -> PathBuf {
+        self.sock_dir.join("virtvzd-sock-ro")
+    }
+    pub fn admin(&self) -> PathBuf {
+        self.sock_dir.join("virtvzd-admin-sock")
+    }
+
+    /// The URI virsh uses for the read-write socket.
+    pub fn uri(&self) -> String {
+        format!("vz:///system?socket={}", self.rw().display())
+    }
+
+    /// The URI for the read-only socket.
+    pub fn ro_uri(&self) -> String {
+        format!("vz:///system?socket={}", self.ro().display())
+    }
+
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if UnixStream::connect(self.rw()).is_ok() {
+                return;
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    let mut err = String::new();
+                    if let Some(mut e) = c.stderr.take() {
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    panic!("virtvzd exited early ({status}): {err}");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("virtvzd did not start listening on {}", self.rw().display());
+    }
+
+    /// `virsh -c URI ARGS`.
+    pub fn virsh(&self, args: &[&str]) -> Out {
+        virsh(&self.uri(), args)
+    }
+
+    /// `virsh -r -c RO-URI ARGS`.
+    pub fn virsh_ro(&self, args: &[&str]) -> Out {
+        let uri = self.ro_uri();
+        let mut a = vec!["-r"];
+        a.extend_from_slice(args);
+        virsh(&uri, &a)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).expect("daemon running")
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+    }
+
+    /// Waits for the daemon to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let child = self.child.as_mut().expect("daemon running");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                self.child = None;
+                return st;
+            }
+            if Instant::now() > deadline {
+                panic!("virtvzd did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(20))
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `virsh -q -c URI ARGS` with its keepalive left at the defaults.
+pub fn virsh(uri: &str, args: &[&str]) -> Out {
+    let mut cmd = Command::new("virsh");
+    cmd.arg("-c").arg(uri).args(args);
+    cmd.env("LIBVIRT_DEFAULT_URI", uri);
+    run_cmd(&mut cmd, Duration::from_secs(90))
+}
+
+/// Runs a python3-libvirt script with Debian's interpreter (the one that
+/// has the `libvirt` module).
+pub fn python(script: &str) -> Out {
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg("-c").arg(script);
+    run_cmd(&mut cmd, Duration::from_secs(90))
+}
+
+/// Waits until `f` holds, or fails the test with `what`.
+#[track_caller]
+pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for: {what}");
+}

@@ -1,0 +1,472 @@
+//! The RPC core and the connection procedures, through real clients and a
+//! raw one (issue "RPC core").
+
+use crate::harness::*;
+use crate::wire::*;
+use std::fs;
+use std::time::{Duration, Instant};
+
+fn first_number(text: &str, label: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no '{label}' in {text}"));
+    line[label.len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number in '{line}'"))
+}
+
+fn online_cpus() -> u64 {
+    let s = fs::read_to_string("/sys/devices/system/cpu/online").expect("online cpus");
+    s.trim()
+        .split(',')
+        .map(|r| match r.split_once('-') {
+            Some((a, b)) => b.parse::<u64>().unwrap() - a.parse::<u64>().unwrap() + 1,
+            None => 1,
+        })
+        .sum()
+}
+
+fn mem_total_kib() -> u64 {
+    let s = fs::read_to_string("/proc/meminfo").unwrap();
+    first_number(&s, "MemTotal:")
+}
+
+fn check_host_commands(run: impl Fn(&[&str]) -> Out) {
+    let v = run(&["version"]);
+    let v = v.expect_ok();
+    assert!(v.contains("Using API: vz 9.0.0"), "{v}");
+    assert!(v.contains("Running hypervisor: vz 7.0.0"), "{v}");
+
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(run(&["hostname"]).expect_ok().trim(), host.trim());
+    assert!(run(&["uri"]).expect_ok().starts_with("vz:///system"));
+
+    let info = run(&["nodeinfo"]);
+    let info = info.expect_ok();
+    assert_eq!(first_number(info, "CPU(s):"), online_cpus(), "{info}");
+    assert_eq!(
+        first_number(info, "Memory size:"),
+        mem_total_kib(),
+        "{info}"
+    );
+
+    let mem = run(&["nodememstats"]);
+    assert_eq!(first_number(mem.expect_ok(), "total  :"), mem_total_kib());
+    let cpu = run(&["nodecpustats"]);
+    for field in ["user:", "system:", "idle:", "iowait:"] {
+        assert!(cpu.expect_ok().contains(field), "{cpu:?}");
+    }
+    let map = run(&["nodecpumap"]);
+    assert_eq!(first_number(map.expect_ok(), "CPUs online:"), online_cpus());
+    let cells = run(&["freecell", "--all"]);
+    assert!(cells.expect_ok().contains("Total:"), "{cells:?}");
+    assert!(run(&["sysinfo"])
+        .expect_ok()
+        .contains("<sysinfo type='smbios'>"));
+
+    let caps = run(&["capabilities"]);
+    let caps = caps.expect_ok();
+    assert_eq!(caps.matches("<guest>").count(), 8, "{caps}");
+    for os in ["<os_type>hvm</os_type>", "<os_type>exe</os_type>"] {
+        assert_eq!(caps.matches(os).count(), 4, "{caps}");
+    }
+    // Well-formed: python's parser agrees.
+    let check = python(&format!(
+        "import xml.etree.ElementTree as E; r=E.fromstring('''{caps}'''); print(len(r.findall('guest')))"
+    ));
+    assert_eq!(check.expect_ok().trim(), "8");
+}
+
+#[test]
+fn virsh_host_commands_read_write_and_read_only() {
+    let d = Daemon::start();
+    check_host_commands(|a| d.virsh(a));
+    check_host_commands(|a| d.virsh_ro(a));
+}
+
+#[test]
+fn python_connection_apis() {
+    let d = Daemon::start();
+    let out = python(&format!(
+        r#"
+import libvirt
+for opener, uri in ((libvirt.open, "{rw}"), (libvirt.openReadOnly, "{ro}")):
+    c = opener(uri)
+    assert c.getLibVersion() == 9000000, c.getLibVersion()
+    info = c.getInfo()
+    assert info[2] > 0 and info[1] > 0, info
+    assert "<capabilities>" in c.getCapabilities()
+    assert c.getType() == "vz"
+    assert c.isAlive() == 1
+    fired = []
+    c.registerCloseCallback(lambda conn, reason, opaque: fired.append(reason), None)
+    c.unregisterCloseCallback()
+    c.close()
+print("ok")
+"#,
+        rw = d.uri(),
+        ro = d.ro_uri()
+    ));
+    assert_eq!(out.expect_ok().trim(), "ok", "{out:?}");
+}
+
+#[test]
+fn wrong_uri_before_open_and_unknown_procedure() {
+    let d = Daemon::start();
+    let mut w = Wire::connect(&d.rw());
+    let _: Vec<i32> = w.call(66, &()).unwrap();
+
+    // A call before CONNECT_OPEN.
+    let e = w.call::<_, String>(59, &()).unwrap_err();
+    assert_eq!((e.code, e.domain), (1, 7));
+    assert_eq!(
+        e.message.as_deref(),
+        Some("internal error: hypervisor connection not open")
+    );
+
+    // URIs that are not ours.
+    let e = w
+        .call::<_, ()>(1, &(Some("vz:///session".to_string()), 0u32))
+        .unwrap_err();
+    assert_eq!(e.code, 1);
+    assert_eq!(
+        e.message.as_deref(),
+        Some("internal error: Unexpected Virtuozzo URI path '/session', try vz:///system")
+    );
+    let e = w
+        .call::<_, ()>(1, &(Some("qemu:///system".to_string()), 0u32))
+        .unwrap_err();
+    assert_eq!(e.code, 5, "{e:?}");
+
+    // The same connection still opens and answers.
+    let () = w
+        .call(1, &(Some("vz:///system".to_string()), 0u32))
+        .unwrap();
+    let e = w
+        .call::<_, ()>(1, &(Some("vz:///system".to_string()), 0u32))
+        .unwrap_err();
+    assert_eq!(
+        e.message.as_deref(),
+        Some("internal error: connection already open")
+    );
+
+    // An unknown procedure: libvirt's RPC error, which clients read as
+    // "not supported"; the connection stays usable.
+    let e = w.call::<_, ()>(9999, &()).unwrap_err();
+    assert_eq!((e.code, e.domain), (39, 7));
+    assert_eq!(e.message.as_deref(), Some("unknown procedure: 9999"));
+    let v: u64 = w.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+
+    // What virsh prints for a URI we do not serve.
+    let out = virsh(
+        &format!("vz:///session?socket={}", d.rw().display()),
+        &["hostname"],
+    );
+    assert!(!out.ok());
+    assert!(
+        out.stderr
+            .contains("Unexpected Virtuozzo URI path '/session'"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn write_procedures_refused_on_read_only_connections() {
+    use virtvzd::remote::procedures::{Access, PROCEDURES};
+    let d = Daemon::start();
+    // The read-only socket, and the read-write one opened with the RO flag.
+    let mut on_ro = Wire::connect(&d.ro());
+    on_ro.open("vz:///system", 0);
+    let mut with_flag = Wire::connect(&d.rw());
+    with_flag.open("vz:///system", 1);
+    let writes: Vec<_> = PROCEDURES
+        .iter()
+        .filter(|p| p.access == Access::Write)
+        .collect();
+    for w in [&mut on_ro, &mut with_flag] {
+        for p in &writes {
+            let serial = w.send_call(REMOTE, p.number, &[]);
+            let r = w.recv_reply();
+            assert_eq!(r.header.serial, serial);
+            let e = r
+                .error()
+                .unwrap_or_else(|| panic!("{} allowed read-only", p.name));
+            assert_eq!(e.code, 29, "{}: {e:?}", p.name);
+            assert_eq!(
+                e.message.as_deref(),
+                Some(format!("operation forbidden: read only access prevents {}", p.api).as_str())
+            );
+        }
+        // Still usable after all that.
+        let v: u64 = w.call(157, &()).unwrap();
+        assert_eq!(v, 9_000_000);
+    }
+    // Read procedures work there.
+    let h: String = on_ro.call(59, &()).unwrap();
+    assert!(!h.is_empty());
+}
+
+/// A client that is served normally, to check after each abuse.
+fn still_served(d: &Daemon) {
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let v: u64 = w.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+}
+
+fn header_bytes(prog: u32, vers: u32, proc_: i32, mtype: i32, status: i32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for w in [prog, vers, proc_ as u32, mtype as u32, 0, status as u32] {
+        v.extend_from_slice(&w.to_be_bytes());
+    }
+    v
+}
+
+fn frame(header: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut v = ((4 + header.len() + body.len()) as u32)
+        .to_be_bytes()
+        .to_vec();
+    v.extend_from_slice(header);
+    v.extend_from_slice(body);
+    v
+}
+
+#[test]
+fn malformed_input_never_hurts_anyone_else() {
+    let d = Daemon::start();
+    let mut bystander = Wire::connect(&d.rw());
+    bystander.open("vz:///system", 0);
+
+    // Framing errors: the sender is dropped, before any body is read.
+    for (what, bytes) in [
+        ("short frame", 10u32.to_be_bytes().to_vec()),
+        ("huge length", 0x7fff_ffffu32.to_be_bytes().to_vec()),
+        (
+            "length just over 32 MiB",
+            (32 * 1024 * 1024 + 5u32).to_be_bytes().to_vec(),
+        ),
+    ] {
+        let mut w = Wire::connect(&d.rw());
+        w.send_raw(&bytes).unwrap();
+        assert!(w.closed_by_server(), "{what}: not dropped");
+        still_served(&d);
+    }
+
+    // Bad bodies and headers: an error reply, and the connection lives.
+    let open_hdr = header_bytes(REMOTE, 1, 1, 0, 0);
+    let cases: Vec<(&str, Vec<u8>, i32, &str)> = vec![
+        (
+            "negative length",
+            frame(&open_hdr, &[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]),
+            39,
+            "Unable to decode message payload",
+        ),
+        (
+            "truncated body",
+            frame(&open_hdr, &[0, 0, 0, 1, 0, 0, 0, 100, b'v', b'z']),
+            39,
+            "Unable to decode message payload",
+        ),
+        (
+            "trailing garbage",
+            frame(
+                &header_bytes(REMOTE, 1, 66, 0, 0),
+                &[1, 2, 3, 4, 5, 6, 7, 8],
+            ),
+            39,
+            "Unable to decode message payload",
+        ),
+        (
+            "wrong program",
+            frame(&header_bytes(0x1234_5678, 1, 1, 0, 0), &[]),
+            39,
+            "Cannot find program 305419896 version 1",
+        ),
+        (
+            "wrong version",
+            frame(&header_bytes(REMOTE, 2, 1, 0, 0), &[]),
+            39,
+            "Cannot find program 536903814 version 2",
+        ),
+        (
+            "a REPLY from the client",
+            frame(&header_bytes(REMOTE, 1, 66, 1, 0), &[]),
+            39,
+            "Unexpected message type 1",
+        ),
+        (
+            "a CALL with an error status",
+            frame(&header_bytes(REMOTE, 1, 66, 0, 1), &[]),
+            39,
+            "Unexpected message status 1",
+        ),
+    ];
+    for (what, bytes, code, msg) in cases {
+        let mut w = Wire::connect(&d.rw());
+        w.send_raw(&bytes).unwrap();
+        let r = w.recv_reply();
+        let e = r.error().unwrap_or_else(|| panic!("{what}: no error"));
+        assert_eq!(e.code, code, "{what}");
+        assert_eq!(e.message.as_deref(), Some(msg), "{what}");
+        // Same connection, next call.
+        w.open("vz:///system", 0);
+        still_served(&d);
+    }
+
+    // A client that vanishes in the middle of a packet.
+    {
+        let mut w = Wire::connect(&d.rw());
+        let f = frame(&open_hdr, &[0, 0, 0, 1, 0, 0, 0, 12]);
+        w.send_raw(&f[..f.len() - 3]).unwrap();
+    }
+    still_served(&d);
+
+    let v: u64 = bystander.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+}
+
+#[test]
+fn keepalive_pings_only_clients_that_asked_and_drops_silent_ones() {
+    let d = Daemon::start_with(Setup {
+        config: "keepalive_interval = 1\nkeepalive_count = 2\n",
+        ..Setup::default()
+    });
+    // A client that asked for PROGRAM_KEEPALIVE and then never answers:
+    // exactly `keepalive_count` PINGs, then it is dropped.
+    let mut silent = Wire::connect(&d.rw());
+    let _: Vec<i32> = silent.call(66, &()).unwrap();
+    let yes: i32 = silent.call(60, &10i32).unwrap();
+    assert_eq!(yes, 1);
+    let mut pings = 0;
+    loop {
+        match silent.recv() {
+            Ok(p) if p.is_keepalive() && p.header.proc_ == 1 => pings += 1,
+            Ok(p) => panic!("unexpected packet {p:?}"),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(pings, 2);
+
+    // A client that answers stays.
+    let mut polite = Wire::connect(&d.rw());
+    polite.open("vz:///system", 0);
+    let _: i32 = polite.call(60, &10i32).unwrap();
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut answered = 0;
+    while Instant::now() < until {
+        let p = polite.recv().expect("still connected");
+        assert!(p.is_keepalive());
+        let pong = virtvzd::rpc::message::keepalive(2);
+        polite.send_raw(&pong).unwrap();
+        answered += 1;
+    }
+    assert!(answered >= 2);
+    let v: u64 = polite.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+
+    // A client that never asked gets no PING at all.
+    let mut quiet = Wire::connect(&d.rw());
+    quiet.open("vz:///system", 0);
+    quiet
+        .s
+        .set_read_timeout(Some(Duration::from_millis(3500)))
+        .unwrap();
+    assert!(
+        quiet.recv().is_err(),
+        "PING sent to a client that did not ask"
+    );
+    quiet
+        .s
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let v: u64 = quiet.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+}
+
+#[test]
+fn blocked_call_stops_neither_pongs_nor_other_calls() {
+    // CONNECT_GET_CAPABILITIES (7) made to block for 8 s by the test hook.
+    let d = Daemon::start_with(Setup {
+        env: &[("VIRTVZD_TEST_DELAY", "7=8000")],
+        ..Setup::default()
+    });
+    // virsh with a 1 s keepalive and 2 misses would give up after ~3 s if
+    // PONGs stopped; it must get the capabilities after 8 s instead.
+    let out = {
+        let mut cmd = std::process::Command::new("virsh");
+        cmd.args(["-k", "1", "-K", "2", "-c", &d.uri(), "capabilities"]);
+        run_cmd(&mut cmd, Duration::from_secs(60))
+    };
+    assert!(out.stdout.contains("<capabilities>"), "{out:?}");
+
+    // On one connection: the blocked call, then a PING and another call,
+    // both answered while the first still runs.
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let slow = w.send_call(REMOTE, 7, &[]);
+    w.send_raw(&virtvzd::rpc::message::keepalive(1)).unwrap();
+    let fast = w.send_call(REMOTE, 157, &[]);
+    let first = w.recv().unwrap();
+    assert!(first.is_keepalive() && first.header.proc_ == 2, "{first:?}");
+    let second = w.recv().unwrap();
+    assert_eq!(second.header.serial, fast);
+    let third = w.recv().unwrap();
+    assert_eq!(third.header.serial, slow);
+    assert!(third.error().is_none());
+}
+
+#[test]
+fn max_clients_is_enforced_and_others_unaffected() {
+    let d = Daemon::start_with(Setup {
+        config: "max_clients = 2\n",
+        ..Setup::default()
+    });
+    let mut a = Wire::connect(&d.rw());
+    a.open("vz:///system", 0);
+    let mut b = Wire::connect(&d.rw());
+    b.open("vz:///system", 0);
+    let mut c = Wire::connect(&d.rw());
+    assert!(
+        c.closed_by_server(),
+        "third client accepted over max_clients"
+    );
+    for w in [&mut a, &mut b] {
+        let v: u64 = w.call(157, &()).unwrap();
+        assert_eq!(v, 9_000_000);
+    }
+    drop(a);
+    wait_until("a freed slot is usable", Duration::from_secs(10), || {
+        let mut n = Wire::connect(&d.rw());
+        let _ = n.send_call(REMOTE, 66, &[]);
+        n.recv().is_ok()
+    });
+}
+
+#[test]
+fn max_client_requests_bounds_calls_in_flight() {
+    // A slow worker call followed by an inline one: with room for several
+    // calls, the inline reply overtakes; with max_client_requests = 1 the
+    // connection reads nothing more until the slow call is answered.
+    for (limit, overtakes) in [(5, true), (1, false)] {
+        let d = Daemon::start_with(Setup {
+            config: &format!("max_client_requests = {limit}\n"),
+            env: &[("VIRTVZD_TEST_DELAY", "7=700")],
+            ..Setup::default()
+        });
+        let mut w = Wire::connect(&d.rw());
+        w.open("vz:///system", 0);
+        let slow = w.send_call(REMOTE, 7, &[]);
+        let fast = w.send_call(REMOTE, 157, &[]);
+        let first = w.recv_reply().header.serial;
+        let second = w.recv_reply().header.serial;
+        if overtakes {
+            assert_eq!((first, second), (fast, slow), "limit {limit}");
+        } else {
+            assert_eq!((first, second), (slow, fast), "limit {limit}");
+        }
+    }
+}
