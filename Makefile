@@ -1,0 +1,100 @@
+# virtvzd: build, test, run, install.
+#
+#   make            build the daemon (target/release/virtvzd)
+#   make run        build and run it in the foreground on the embedded host
+#   make check      install test dependencies if missing, then lint and test
+#   make bench      measure it (prints numbers; never fails on speed)
+#   make install    install into $(DESTDIR) (see the variables below)
+
+PREFIX        ?= /usr
+SBINDIR       ?= $(PREFIX)/sbin
+SYSCONFDIR    ?= /etc
+RUNSTATEDIR   ?= /run
+LOCALSTATEDIR ?= /var
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+MANDIR        ?= $(PREFIX)/share/man
+INITDIR       ?= $(SYSCONFDIR)/init.d
+DEFAULTDIR    ?= $(SYSCONFDIR)/default
+# The OpenRC script is installed only on request (it would replace the
+# SysV script of the same name): make install OPENRC=1
+OPENRC        ?= 0
+DESTDIR       ?=
+CARGO         ?= cargo
+CARGO_TARGET_DIR ?= target
+VIRTVZD_BINARY ?= $(CARGO_TARGET_DIR)/release/virtvzd
+
+export VIRTVZD_SYSCONFDIR = $(SYSCONFDIR)
+export VIRTVZD_RUNSTATEDIR = $(RUNSTATEDIR)
+export VIRTVZD_LOCALSTATEDIR = $(LOCALSTATEDIR)
+export CARGO_TARGET_DIR
+
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' -e 's|@DEFAULTDIR@|$(DEFAULTDIR)|g'
+
+UNITS = virtvzd.service virtvzd.socket virtvzd-ro.socket virtvzd-admin.socket
+
+.PHONY: all run check bench fuzz install uninstall clean FORCE
+
+all: $(CARGO_TARGET_DIR)/release/virtvzd
+
+$(CARGO_TARGET_DIR)/release/virtvzd: FORCE
+	$(CARGO) build --release --bin virtvzd
+
+run: all
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "virtvzd: serving vz:///system; in another shell: virsh -c vz:///system list --all"; \
+	else \
+	  echo "virtvzd: serving vz:///session; in another shell: virsh -c vz:///session list --all"; \
+	fi
+	exec $(CARGO_TARGET_DIR)/release/virtvzd --verbose
+
+check:
+	test/install-deps.sh
+	$(CARGO) fmt --check
+	$(CARGO) fmt --check --manifest-path test/bench/Cargo.toml
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --manifest-path test/bench/Cargo.toml -- -D warnings
+	$(CARGO) test --release
+	@if command -v systemd-analyze >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && \
+	  for u in $(UNITS); do \
+	    sed -e 's|@SBINDIR@|$(CURDIR)/$(CARGO_TARGET_DIR)/release|g' -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
+	        -e 's|@DEFAULTDIR@|$(DEFAULTDIR)|g' units/$$u > $$tmp/$$u; \
+	  done && \
+	  (cd $$tmp && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no $(UNITS)) && \
+	  rm -rf $$tmp && echo "systemd-analyze verify: units OK"; \
+	else echo "systemd-analyze not installed: unit check skipped"; fi
+
+bench: all
+	$(CARGO) run --release --manifest-path test/bench/Cargo.toml -- \
+	  --daemon $(CURDIR)/$(CARGO_TARGET_DIR)/release/virtvzd $(BENCH_ARGS)
+
+fuzz:
+	@echo "make fuzz: the fuzz targets arrive with their issue (test/fuzz)"; exit 1
+
+install: $(VIRTVZD_BINARY)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(INITDIR) $(DESTDIR)$(DEFAULTDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(VIRTVZD_BINARY) $(DESTDIR)$(SBINDIR)/virtvzd
+	install -m 0644 etc/virtvzd.conf $(DESTDIR)$(SYSCONFDIR)/libvirt/virtvzd.conf
+	for u in $(UNITS); do \
+	  $(SUBST) units/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	$(SUBST) etc/init.d/virtvzd > $(DESTDIR)$(INITDIR)/virtvzd
+	chmod 0755 $(DESTDIR)$(INITDIR)/virtvzd
+	@if [ "$(OPENRC)" = 1 ]; then \
+	  $(SUBST) etc/openrc/virtvzd > $(DESTDIR)$(INITDIR)/virtvzd && chmod 0755 $(DESTDIR)$(INITDIR)/virtvzd; \
+	fi
+	install -m 0644 etc/default/virtvzd $(DESTDIR)$(DEFAULTDIR)/virtvzd
+	$(SUBST) man8/virtvzd.8 > $(DESTDIR)$(MANDIR)/man8/virtvzd.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/virtvzd.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/virtvzd $(DESTDIR)$(SYSCONFDIR)/libvirt/virtvzd.conf \
+	  $(DESTDIR)$(INITDIR)/virtvzd $(DESTDIR)$(DEFAULTDIR)/virtvzd \
+	  $(DESTDIR)$(MANDIR)/man8/virtvzd.8
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+
+clean:
+	$(CARGO) clean
+	rm -rf test/bench/target
