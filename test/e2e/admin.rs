@@ -227,3 +227,81 @@ fn log_filters_and_outputs_change_at_once() {
     let bad = virt_admin(&d, &["daemon-log-filters", "9:nonsense"]);
     assert!(!bad.ok(), "{bad:?}");
 }
+
+#[test]
+fn resized_pool_obeys_its_new_maximum() {
+    // CONNECT_GET_CAPABILITIES blocks 3 s (test hook): six of them at once
+    // need six workers, but the pool may only grow to three.
+    let d = Daemon::start_with(Setup {
+        config: "min_workers = 1\nmax_workers = 20\nprio_workers = 0\n",
+        env: &[("VIRTVZD_TEST_DELAY", "7=3000")],
+        ..Setup::default()
+    });
+    virt_admin(&d, &["srv-threadpool-set", "virtvzd", "--max-workers", "3"]).expect_ok();
+    let mut clients: Vec<Wire> = (0..6)
+        .map(|_| {
+            let mut w = Wire::connect(&d.rw());
+            w.open("vz:///system", 0);
+            w
+        })
+        .collect();
+    for w in &mut clients {
+        w.send_call(REMOTE, 7, &[]);
+    }
+    wait_until(
+        "calls queued behind the three workers",
+        Duration::from_secs(10),
+        || {
+            let t = virt_admin(&d, &["srv-threadpool-info", "virtvzd"]).stdout;
+            field(&t, "jobQueueDepth") == "3" && field(&t, "nWorkers") == "3"
+        },
+    );
+    for w in &mut clients {
+        assert!(w.recv_reply().error().is_none());
+    }
+}
+
+#[test]
+fn admin_socket_serves_only_the_admin_program() {
+    let d = Daemon::start();
+    // REMOTE on the admin socket.
+    let mut w = Wire::connect(&d.admin());
+    let serial = w.send_call(REMOTE, 66, &[]);
+    let r = w.recv_reply();
+    assert_eq!(r.header.serial, serial);
+    let e = r.error().expect("refused");
+    assert_eq!(e.code, 39);
+    assert!(e.message.unwrap().starts_with("Cannot find program"));
+    // ADMIN on the read-write socket.
+    let mut w = Wire::connect(&d.rw());
+    w.send_call(0x0690_0690, 1, &[0, 0, 0, 0]);
+    let e = w.recv_reply().error().expect("refused");
+    assert_eq!(e.code, 39);
+    // The admin socket is owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.admin()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
+#[test]
+fn log_outputs_switch_to_a_new_file_at_once() {
+    let d = Daemon::start_with(Setup {
+        config: "log_level = 1\n",
+        ..Setup::default()
+    });
+    let new_log = d.dir.join("new.log");
+    let spec = format!("1:file:{}", new_log.display());
+    virt_admin(&d, &["daemon-log-outputs", &spec]).expect_ok();
+    let out = virt_admin(&d, &["daemon-log-outputs"]);
+    assert!(out.expect_ok().contains(&spec), "{out:?}");
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    drop(w);
+    wait_until("lines in the new log file", Duration::from_secs(10), || {
+        std::fs::read_to_string(&new_log).is_ok_and(|t| !t.is_empty())
+    });
+    let bad = virt_admin(&d, &["daemon-log-outputs", "1:file:relative/path"]);
+    assert!(!bad.ok(), "{bad:?}");
+    let out = virt_admin(&d, &["daemon-log-outputs"]);
+    assert!(out.expect_ok().contains(&spec), "{out:?}");
+}
