@@ -305,3 +305,13 @@ fn log_outputs_switch_to_a_new_file_at_once() {
     let out = virt_admin(&d, &["daemon-log-outputs"]);
     assert!(out.expect_ok().contains(&spec), "{out:?}");
 }
+
+#[test]
+fn daemon_timeout_set_live() {
+    let mut d = Daemon::start();
+    virt_admin(&d, &["daemon-timeout", "--timeout", "1"]).expect_ok();
+    // virt-admin has left: nothing holds the daemon now.
+    let st = d.wait_exit(Duration::from_secs(15));
+    assert!(st.success(), "{st}");
+    assert!(!d.pid_file.exists());
+}
