@@ -479,3 +479,85 @@ fn make_install_and_uninstall_with_destdir() {
         assert!(!dest.join(f).exists(), "{f} left after uninstall");
     }
 }
+
+#[test]
+fn notifies_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let mut d = Daemon::prepare("");
+    let sock_path = d.dir.join("notify");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut cmd = d.command(&[]);
+    cmd.env("NOTIFY_SOCKET", &sock_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    d.child = Some(cmd.spawn().unwrap());
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    // Ready means serving.
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    d.signal("TERM");
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    assert!(d.wait_exit(Duration::from_secs(20)).success());
+}
+
+#[test]
+fn sigterm_lets_calls_in_flight_finish() {
+    let mut d = Daemon::start_with(Setup {
+        env: &[("VIRTVZD_TEST_DELAY", "7=1500")],
+        ..Setup::default()
+    });
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let serial = w.send_call(REMOTE, 7, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal("TERM");
+    let r = w.recv_reply();
+    assert_eq!(r.header.serial, serial);
+    assert!(r.error().is_none(), "the call in flight was cut off");
+    assert!(w.closed_by_server());
+    assert!(d.wait_exit(Duration::from_secs(20)).success());
+    assert!(!d.rw().exists() && !d.pid_file.exists());
+}
+
+#[test]
+fn verbose_and_environment_control_logging() {
+    // -v: informational messages appear.
+    let mut d = Daemon::start_with(Setup {
+        args: &["-v"],
+        ..Setup::default()
+    });
+    wait_until("info line", Duration::from_secs(10), || {
+        d.log_text()
+            .contains("info : daemon : virtvzd 9.0.0 serving vz:///system")
+    });
+    d.stop();
+    // Without it, they do not.
+    let mut quiet = Daemon::start();
+    quiet.stop();
+    assert!(!quiet.log_text().contains("info :"), "{}", quiet.log_text());
+    // LIBVIRT_LOG_OUTPUTS and LIBVIRT_DEBUG override the config file.
+    let other = TempDir::new("envlog");
+    let log = other.join("env.log");
+    let spec = format!("1:file:{}", log.display());
+    let mut env_d = Daemon::start_with(Setup {
+        env: &[("LIBVIRT_LOG_OUTPUTS", &spec), ("LIBVIRT_DEBUG", "1")],
+        ..Setup::default()
+    });
+    wait_until(
+        "debug lines in the environment's file",
+        Duration::from_secs(10),
+        || fs::read_to_string(&log).is_ok_and(|t| t.contains("debug :") || t.contains("info :")),
+    );
+    env_d.stop();
+    assert!(
+        env_d.log_text().is_empty(),
+        "config output used: {}",
+        env_d.log_text()
+    );
+}

@@ -470,3 +470,26 @@ fn max_client_requests_bounds_calls_in_flight() {
         }
     }
 }
+
+#[test]
+fn file_descriptors_are_refused_cleanly() {
+    let d = Daemon::start();
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    // A CALL_WITH_FDS announcing one descriptor; its one-byte carrier
+    // follows the packet, as libvirt's client sends it.
+    let mut bytes = frame(&header_bytes(REMOTE, 1, 157, 4, 0), &[0, 0, 0, 1]);
+    bytes.push(0);
+    w.send_raw(&bytes).unwrap();
+    let e = w.recv_reply().error().expect("refused");
+    assert_eq!(e.code, 39);
+    // The stream is still in step: the next call works.
+    let v: u64 = w.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+    // Announcing more than libvirt's limit drops the client.
+    let mut w = Wire::connect(&d.rw());
+    w.send_raw(&frame(&header_bytes(REMOTE, 1, 157, 4, 0), &[0, 0, 0, 33]))
+        .unwrap();
+    assert!(w.closed_by_server());
+    still_served(&d);
+}
