@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod error;
 pub mod remote;
 pub mod rpc;
+pub mod sdk;
 pub mod vz;
 
 /// The libvirt API level this daemon implements, encoded as libvirt does:

@@ -1,0 +1,151 @@
+//! The embedded host's handle table: what a `PRL_HANDLE` points at.
+//!
+//! Handles are small non-null integers disguised as pointers; they are
+//! never dereferenced, only looked up here, so a stale or forged handle is
+//! `PRL_ERR_INVALID_HANDLE`, never undefined behaviour.
+
+use super::host::Guest;
+use crate::sdk::abi::*;
+use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A job's outcome.
+#[derive(Default)]
+pub struct JobState {
+    /// Finished?
+    pub done: bool,
+    /// Its return code.
+    pub rc: PRL_RESULT,
+    /// Result parameters.
+    pub params: Vec<Arc<Object>>,
+    /// Error text when rc != 0.
+    pub error: String,
+}
+
+/// A job: completes on the embedded host's dispatcher thread.
+#[derive(Default)]
+pub struct Job {
+    /// Outcome so far.
+    pub state: Mutex<JobState>,
+    /// Signalled when done.
+    pub cv: Condvar,
+}
+
+impl Job {
+    /// Marks the job done.
+    pub fn finish(&self, rc: PRL_RESULT, error: String, params: Vec<Arc<Object>>) {
+        let mut s = self.state.lock();
+        s.done = true;
+        s.rc = rc;
+        s.error = error;
+        s.params = params;
+        self.cv.notify_all();
+    }
+}
+
+/// A guest handle: which guest, and the configuration as this handle sees
+/// it (edits stay here until `PrlVm_CommitEx`).
+pub struct VmHandle {
+    /// UUID of the registered guest, or empty for one not registered yet.
+    pub uuid: Mutex<String>,
+    /// The configuration snapshot.
+    pub config: Mutex<Guest>,
+}
+
+/// Everything a handle can denote.
+pub enum Object {
+    /// A server session.
+    Server,
+    /// A guest.
+    Vm(VmHandle),
+    /// A job.
+    Job(Job),
+    /// A job's result.
+    Result(Vec<Arc<Object>>),
+    /// A login response.
+    LoginResponse(String),
+    /// A guest's runtime state.
+    VmInfo(u32),
+    /// An error (PHT_ERROR event): code and text.
+    Error(PRL_RESULT, String),
+}
+
+impl Object {
+    /// The SDK handle type of this object.
+    pub fn handle_type(&self) -> u32 {
+        match self {
+            Object::Server => handle_type::PHT_SERVER,
+            Object::Vm(_) => handle_type::PHT_VIRTUAL_MACHINE,
+            Object::Job(_) => handle_type::PHT_JOB,
+            Object::Result(_) => handle_type::PHT_RESULT,
+            Object::LoginResponse(_) => handle_type::PHT_LOGIN_RESPONSE,
+            Object::VmInfo(_) => handle_type::PHT_VM_INFO,
+            Object::Error(..) => handle_type::PHT_ERROR,
+        }
+    }
+}
+
+struct Entry {
+    object: Arc<Object>,
+    refs: usize,
+}
+
+static TABLE: Mutex<Option<HashMap<usize, Entry>>> = Mutex::new(None);
+static NEXT: AtomicUsize = AtomicUsize::new(0x1000);
+
+/// Registers `object` under a new handle (one reference).
+pub fn new_handle(object: Arc<Object>) -> PRL_HANDLE {
+    let id = NEXT.fetch_add(16, Ordering::Relaxed);
+    TABLE
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(id, Entry { object, refs: 1 });
+    id as PRL_HANDLE
+}
+
+/// The object behind a handle.
+pub fn get(h: PRL_HANDLE) -> Option<Arc<Object>> {
+    TABLE
+        .lock()
+        .as_ref()?
+        .get(&(h as usize))
+        .map(|e| Arc::clone(&e.object))
+}
+
+/// Drops one reference; false if the handle is not live.
+pub fn free(h: PRL_HANDLE) -> bool {
+    let mut t = TABLE.lock();
+    let Some(map) = t.as_mut() else {
+        return false;
+    };
+    let key = h as usize;
+    match map.get_mut(&key) {
+        Some(e) if e.refs > 1 => {
+            e.refs -= 1;
+            true
+        }
+        Some(_) => {
+            map.remove(&key);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Takes another reference; false if the handle is not live.
+pub fn add_ref(h: PRL_HANDLE) -> bool {
+    match TABLE.lock().as_mut().and_then(|m| m.get_mut(&(h as usize))) {
+        Some(e) => {
+            e.refs += 1;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Live handles (leak checks in tests).
+pub fn live() -> usize {
+    TABLE.lock().as_ref().map_or(0, HashMap::len)
+}

@@ -1,0 +1,412 @@
+//! The embedded Virtuozzo host: its guests, their state machine, the
+//! persistent store, and the dispatcher thread jobs complete on.
+//!
+//! Store: `<dir>/guests/<uuid>.toml`, one file per guest holding its
+//! configuration and state, each write atomic (temp file, fsync, rename,
+//! fsync of the directory); `<dir>/.lock` keeps a second daemon out.
+
+use crate::sdk::abi::{err::*, vms::*, *};
+use crossbeam_channel::{unbounded, Sender};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A guest: configuration and state, as stored.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Guest {
+    /// UUID in the SDK's braced form ("{...}").
+    pub uuid: String,
+    /// Name.
+    pub name: String,
+    /// PVT_VM or PVT_CT.
+    pub vm_type: u32,
+    /// Memory in MiB.
+    pub ram_mb: u32,
+    /// Virtual CPUs.
+    pub cpus: u32,
+    /// PAO_* autostart option.
+    pub autostart: u32,
+    /// Free text.
+    pub description: String,
+    /// Numeric id (the libvirt domain id while running).
+    pub env_id: u32,
+    /// VMS_* state.
+    pub state: u32,
+}
+
+/// An SDK-style failure: code and text.
+pub type Fail = (PRL_RESULT, String);
+
+/// A state change the dispatcher applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// PrlVm_StartEx / resume from suspended.
+    Start,
+    /// PrlVm_StopEx, any mode.
+    Stop,
+    /// PrlVm_Pause.
+    Pause,
+    /// PrlVm_Resume.
+    Resume,
+    /// PrlVm_Restart.
+    Restart,
+    /// PrlVm_Reset.
+    Reset,
+    /// PrlVm_Suspend.
+    Suspend,
+}
+
+/// The host.
+pub struct Host {
+    dir: PathBuf,
+    guests: Mutex<BTreeMap<String, Guest>>,
+    jobs: Sender<Box<dyn FnOnce() + Send>>,
+    _lock: File,
+}
+
+static HOST: Mutex<Option<Arc<Host>>> = Mutex::new(None);
+static STORE_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Chooses the store before `PrlApi_InitEx` (in-process use); a loaded
+/// library reads `VIRTVZD_EMBEDDED_DIR` instead.
+pub fn set_store_dir(dir: &Path) {
+    *STORE_DIR.lock() = Some(dir.to_path_buf());
+}
+
+/// The running host, if initialised.
+pub fn host() -> Option<Arc<Host>> {
+    HOST.lock().clone()
+}
+
+/// Starts the host (PrlApi_InitEx): loads the store, takes its lock.
+pub fn init() -> Result<(), Fail> {
+    let mut slot = HOST.lock();
+    if slot.is_some() {
+        return Ok(());
+    }
+    let dir = STORE_DIR
+        .lock()
+        .clone()
+        .or_else(|| std::env::var_os("VIRTVZD_EMBEDDED_DIR").map(PathBuf::from))
+        .ok_or((
+            PRL_ERR_INVALID_ARG,
+            "no store directory for the embedded host".to_string(),
+        ))?;
+    let guests_dir = dir.join("guests");
+    fs::create_dir_all(&guests_dir).map_err(|e| {
+        (
+            PRL_ERR_INVALID_ARG,
+            format!("cannot create {}: {e}", guests_dir.display()),
+        )
+    })?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(dir.join(".lock"))
+        .map_err(|e| {
+            (
+                PRL_ERR_INVALID_ARG,
+                format!("cannot open the store lock: {e}"),
+            )
+        })?;
+    // SAFETY: flock on a descriptor we own; no memory is touched.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err((
+            PRL_ERR_INVALID_ARG,
+            format!("the store {} is in use by another daemon", dir.display()),
+        ));
+    }
+    let guests = load(&guests_dir);
+    let (tx, rx) = unbounded::<Box<dyn FnOnce() + Send>>();
+    std::thread::Builder::new()
+        .name("vz-dispatcher".into())
+        .spawn(move || {
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        })
+        .map_err(|e| (PRL_ERR_OUT_OF_MEMORY, e.to_string()))?;
+    *slot = Some(Arc::new(Host {
+        dir,
+        guests: Mutex::new(guests),
+        jobs: tx,
+        _lock: lock,
+    }));
+    Ok(())
+}
+
+/// Stops the host (PrlApi_Deinit); the store lock goes with it.
+pub fn deinit() {
+    HOST.lock().take();
+}
+
+fn load(dir: &Path) -> BTreeMap<String, Guest> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        // A corrupt guest is reported and skipped, never deleted.
+        match fs::read_to_string(&p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| toml::from_str::<Guest>(&t).map_err(|e| e.to_string()))
+        {
+            Ok(g) if !g.uuid.is_empty() && !g.name.is_empty() => {
+                out.insert(g.uuid.clone(), g);
+            }
+            Ok(_) => log::error!(
+                "embedded host: {} has no uuid or name; skipped",
+                p.display()
+            ),
+            Err(e) => log::error!("embedded host: cannot load {}: {e}; skipped", p.display()),
+        }
+    }
+    out
+}
+
+/// A new UUID in the SDK's braced form.
+pub fn new_uuid() -> String {
+    let raw = fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap_or_default();
+    let raw = raw.trim();
+    if raw.len() == 36 {
+        return format!("{{{raw}}}");
+    }
+    // Fallback: time and pid mixed; unique enough for a test host.
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let h = format!("{:032x}", t ^ (u128::from(std::process::id()) << 64));
+    format!(
+        "{{{}-{}-4{}-8{}-{}}}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+impl Host {
+    /// Runs `f` on the dispatcher thread (where jobs complete).
+    pub fn dispatch(&self, f: impl FnOnce() + Send + 'static) {
+        let _ = self.jobs.send(Box::new(f));
+    }
+
+    /// Every guest.
+    pub fn list(&self) -> Vec<Guest> {
+        self.guests.lock().values().cloned().collect()
+    }
+
+    /// The guest with this UUID.
+    pub fn guest(&self, uuid: &str) -> Result<Guest, Fail> {
+        self.guests
+            .lock()
+            .get(uuid)
+            .cloned()
+            .ok_or_else(|| not_found(uuid))
+    }
+
+    fn path_of(&self, uuid: &str) -> PathBuf {
+        let bare: String = uuid.chars().filter(|c| *c != '{' && *c != '}').collect();
+        self.dir.join("guests").join(format!("{bare}.toml"))
+    }
+
+    fn persist(&self, g: &Guest) -> Result<(), Fail> {
+        let text = toml::to_string(g).map_err(|e| (PRL_ERR_INVALID_ARG, e.to_string()))?;
+        atomic_write(&self.path_of(&g.uuid), text.as_bytes()).map_err(|e| {
+            (
+                PRL_ERR_OUT_OF_MEMORY,
+                format!("cannot save {}: {e}", g.name),
+            )
+        })
+    }
+
+    /// PrlVm_Reg: adds a new guest.
+    pub fn register(&self, mut g: Guest) -> Result<Guest, Fail> {
+        validate(&g)?;
+        let mut guests = self.guests.lock();
+        if g.uuid.is_empty() {
+            g.uuid = new_uuid();
+        }
+        if let Some(other) = guests
+            .values()
+            .find(|o| o.uuid.eq_ignore_ascii_case(&g.uuid) || o.name == g.name)
+        {
+            return Err((
+                PRL_ERR_VM_ALREADY_REGISTERED,
+                format!(
+                    "The virtual machine '{}' is already registered.",
+                    other.name
+                ),
+            ));
+        }
+        g.env_id = guests.values().map(|o| o.env_id).max().unwrap_or(0) + 1;
+        g.state = VMS_STOPPED;
+        self.persist(&g)?;
+        guests.insert(g.uuid.clone(), g.clone());
+        Ok(g)
+    }
+
+    /// PrlVm_CommitEx: stores an edited configuration.
+    pub fn commit(&self, uuid: &str, g: &Guest) -> Result<Guest, Fail> {
+        validate(g)?;
+        let mut guests = self.guests.lock();
+        let cur = guests.get(uuid).cloned().ok_or_else(|| not_found(uuid))?;
+        if guests
+            .values()
+            .any(|o| o.uuid != cur.uuid && o.name == g.name)
+        {
+            return Err((
+                PRL_ERR_VM_ALREADY_REGISTERED,
+                format!("The name '{}' is used by another virtual machine.", g.name),
+            ));
+        }
+        let new = Guest {
+            uuid: cur.uuid.clone(),
+            env_id: cur.env_id,
+            state: cur.state,
+            ..g.clone()
+        };
+        self.persist(&new)?;
+        guests.insert(cur.uuid, new.clone());
+        Ok(new)
+    }
+
+    /// PrlVm_Delete: removes a stopped guest.
+    pub fn delete(&self, uuid: &str) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get(uuid).ok_or_else(|| not_found(uuid))?;
+        if g.state != VMS_STOPPED && g.state != VMS_SUSPENDED {
+            return Err((
+                PRL_ERR_DISP_VM_IS_NOT_STOPPED,
+                format!("The virtual machine '{}' is not stopped.", g.name),
+            ));
+        }
+        let path = self.path_of(uuid);
+        fs::remove_file(&path).map_err(|e| {
+            (
+                PRL_ERR_OUT_OF_MEMORY,
+                format!("cannot remove {}: {e}", path.display()),
+            )
+        })?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
+        guests.remove(uuid);
+        Ok(())
+    }
+
+    /// A state change, with the SDK's errors for invalid transitions.
+    pub fn act(&self, uuid: &str, action: Action) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let running = g.state == VMS_RUNNING;
+        let paused = g.state == VMS_PAUSED;
+        let stopped = g.state == VMS_STOPPED || g.state == VMS_SUSPENDED;
+        let new = match action {
+            Action::Start if stopped => VMS_RUNNING,
+            Action::Start if paused => VMS_RUNNING,
+            Action::Start => return Err(not_stopped(&g.name)),
+            Action::Stop if running || paused => VMS_STOPPED,
+            Action::Pause if running => VMS_PAUSED,
+            Action::Resume if paused => VMS_RUNNING,
+            Action::Restart | Action::Reset if running => VMS_RUNNING,
+            Action::Suspend if running || paused => VMS_SUSPENDED,
+            _ if stopped => return Err(not_started(&g.name)),
+            _ => {
+                return Err((
+                    PRL_ERR_INVALID_ACTION_REQUESTED,
+                    format!("The action is not valid in the state of '{}'.", g.name),
+                ))
+            }
+        };
+        let old = g.state;
+        g.state = new;
+        let snapshot = g.clone();
+        if let Err(e) = self.persist(&snapshot) {
+            if let Some(g) = guests.get_mut(uuid) {
+                g.state = old;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+fn not_found(uuid: &str) -> Fail {
+    (
+        PRL_ERR_VM_UUID_NOT_FOUND,
+        format!("The virtual machine {uuid} could not be found."),
+    )
+}
+
+fn not_started(name: &str) -> Fail {
+    (
+        PRL_ERR_DISP_VM_IS_NOT_STARTED,
+        format!("The virtual machine '{name}' is not running."),
+    )
+}
+
+fn not_stopped(name: &str) -> Fail {
+    (
+        PRL_ERR_DISP_VM_IS_NOT_STOPPED,
+        format!("The virtual machine '{name}' is already running."),
+    )
+}
+
+fn validate(g: &Guest) -> Result<(), Fail> {
+    if g.name.trim().is_empty() {
+        return Err((PRL_ERR_INVALID_ARG, "The name must not be empty.".into()));
+    }
+    if g.ram_mb == 0 || g.cpus == 0 {
+        return Err((
+            PRL_ERR_INVALID_ARG,
+            "Memory and CPU count must be positive.".into(),
+        ));
+    }
+    if g.vm_type != PVT_VM && g.vm_type != PVT_CT {
+        return Err((PRL_ERR_INVALID_ARG, "Unknown guest type.".into()));
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` so that a crash at any moment leaves either the
+/// old file or the new one: temp file, fsync, rename, fsync of the dir.
+pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("guest")
+    ));
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

@@ -1,0 +1,572 @@
+//! The embedded Virtuozzo host behind the SDK's C ABI: the same functions,
+//! signatures and calling model as `libprl_sdk.so.7` (handles, jobs,
+//! results, buffer-size string protocol), backed by `host`'s store.
+//!
+//! Every function checks its pointers and handles before use: a null
+//! pointer is PRL_ERR_INVALID_ARG, a dead or mistyped handle
+//! PRL_ERR_INVALID_HANDLE.
+//!
+//! # Safety
+//!
+//! The contract of every function here is the SDK's own: each pointer
+//! argument is null or valid for what the SDK documents (out-pointers for
+//! one value, string buffers for the stated length, NUL-terminated input
+//! strings). One statement for all of them rather than one per function.
+
+#![allow(non_snake_case, clippy::missing_safety_doc)]
+
+pub mod handles;
+pub mod host;
+
+use crate::sdk::abi::{err::*, *};
+use handles::{new_handle, Job, Object, VmHandle};
+use host::{Action, Fail, Guest};
+use parking_lot::Mutex;
+use std::ffi::CStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Stores `v` through `p`.
+///
+/// # Safety
+/// `p` must be null or valid for a write of `T`.
+unsafe fn out<T>(p: *mut T, v: T) -> PRL_RESULT {
+    if p.is_null() {
+        return PRL_ERR_INVALID_ARG;
+    }
+    // SAFETY: non-null and, by the caller's contract, valid for writes.
+    unsafe { p.write(v) };
+    PRL_ERR_SUCCESS
+}
+
+/// The SDK's string-getter protocol: the size needed (with the NUL) is
+/// stored in `*len`; the string is copied when `buf` has room.
+///
+/// # Safety
+/// `len` must be null or valid; `buf` null or valid for `*len` bytes.
+unsafe fn put_str(s: &str, buf: PRL_STR, len: *mut u32) -> PRL_RESULT {
+    if len.is_null() {
+        return PRL_ERR_INVALID_ARG;
+    }
+    let need = s.len() + 1;
+    // SAFETY: len is non-null and valid per the contract.
+    let have = unsafe { *len } as usize;
+    // SAFETY: as above.
+    unsafe { *len = need as u32 };
+    if buf.is_null() {
+        return if have == 0 {
+            PRL_ERR_SUCCESS
+        } else {
+            PRL_ERR_INVALID_ARG
+        };
+    }
+    if have < need {
+        return PRL_ERR_BUFFER_OVERRUN;
+    }
+    // SAFETY: buf holds at least `have` >= need bytes; s is need-1 bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, s.len());
+        *buf.add(s.len()) = 0;
+    }
+    PRL_ERR_SUCCESS
+}
+
+/// A C string argument as Rust text.
+///
+/// # Safety
+/// `p` must be null or a NUL-terminated string.
+unsafe fn text(p: PRL_CONST_STR) -> Result<String, PRL_RESULT> {
+    if p.is_null() {
+        return Err(PRL_ERR_INVALID_ARG);
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    let c = unsafe { CStr::from_ptr(p) };
+    c.to_str()
+        .map(str::to_string)
+        .map_err(|_| PRL_ERR_INVALID_ARG)
+}
+
+fn object(h: PRL_HANDLE) -> Result<Arc<Object>, PRL_RESULT> {
+    handles::get(h).ok_or(PRL_ERR_INVALID_HANDLE)
+}
+
+fn with_vm<R>(h: PRL_HANDLE, f: impl FnOnce(&VmHandle) -> R) -> Result<R, PRL_RESULT> {
+    match &*object(h)? {
+        Object::Vm(v) => Ok(f(v)),
+        _ => Err(PRL_ERR_INVALID_HANDLE),
+    }
+}
+
+fn rc(r: Result<PRL_RESULT, PRL_RESULT>) -> PRL_RESULT {
+    r.unwrap_or_else(|e| e)
+}
+
+/// Starts a job that runs `work` on the host's dispatcher thread.
+fn job(work: impl FnOnce() -> Result<Vec<Arc<Object>>, Fail> + Send + 'static) -> PRL_HANDLE {
+    let j = Arc::new(Object::Job(Job::default()));
+    let h = new_handle(Arc::clone(&j));
+    let finish = move |r: Result<Vec<Arc<Object>>, Fail>| {
+        if let Object::Job(job) = &*j {
+            match r {
+                Ok(params) => job.finish(PRL_ERR_SUCCESS, String::new(), params),
+                Err((code, msg)) => job.finish(code, msg, Vec::new()),
+            }
+        }
+    };
+    match host::host() {
+        Some(host) => host.dispatch(move || finish(work())),
+        None => finish(Err((
+            PRL_ERR_INVALID_ARG,
+            "the SDK is not initialised".into(),
+        ))),
+    }
+    h
+}
+
+fn vm_uuid(h: PRL_HANDLE) -> Result<String, Fail> {
+    with_vm(h, |v| v.uuid.lock().clone()).map_err(|e| (e, "invalid guest handle".to_string()))
+}
+
+fn vm_job(h: PRL_HANDLE, action: Action) -> PRL_HANDLE {
+    let uuid = vm_uuid(h);
+    job(move || {
+        let uuid = uuid?;
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        host.act(&uuid, action).map(|()| Vec::new())
+    })
+}
+
+/// PrlApi_InitEx
+pub unsafe extern "C" fn PrlApi_InitEx(
+    _version: PRL_UINT32,
+    _mode: PRL_ENUM,
+    _flags: PRL_UINT32,
+    _reserved: PRL_UINT32,
+) -> PRL_RESULT {
+    match host::init() {
+        Ok(()) => PRL_ERR_SUCCESS,
+        Err((code, msg)) => {
+            log::error!("embedded host: {msg}");
+            code
+        }
+    }
+}
+
+/// PrlApi_Deinit
+pub unsafe extern "C" fn PrlApi_Deinit() -> PRL_RESULT {
+    host::deinit();
+    PRL_ERR_SUCCESS
+}
+
+/// PrlSrv_Create
+pub unsafe extern "C" fn PrlSrv_Create(handle: PRL_HANDLE_PTR) -> PRL_RESULT {
+    // SAFETY: the caller passes a valid out-pointer or null.
+    unsafe { out(handle, new_handle(Arc::new(Object::Server))) }
+}
+
+/// PrlSrv_LoginLocalEx (job; result: a login response)
+pub unsafe extern "C" fn PrlSrv_LoginLocalEx(
+    hServer: PRL_HANDLE,
+    _prev_session: PRL_CONST_STR,
+    _port: PRL_UINT32,
+    _security: PRL_ENUM,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    let ok = matches!(handles::get(hServer).as_deref(), Some(Object::Server));
+    job(move || {
+        if !ok {
+            return Err((PRL_ERR_INVALID_HANDLE, "not a server handle".into()));
+        }
+        Ok(vec![Arc::new(Object::LoginResponse(host::new_uuid()))])
+    })
+}
+
+/// PrlSrv_Logoff (job)
+pub unsafe extern "C" fn PrlSrv_Logoff(_hServer: PRL_HANDLE) -> PRL_HANDLE {
+    job(|| Ok(Vec::new()))
+}
+
+/// PrlLoginResponse_GetSessionUuid
+pub unsafe extern "C" fn PrlLoginResponse_GetSessionUuid(
+    h: PRL_HANDLE,
+    buf: PRL_STR,
+    len: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: buffer contract passed through from the caller.
+        Object::LoginResponse(s) => unsafe { put_str(s, buf, len) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+fn vm_object(g: Guest) -> Arc<Object> {
+    Arc::new(Object::Vm(VmHandle {
+        uuid: Mutex::new(g.uuid.clone()),
+        config: Mutex::new(g),
+    }))
+}
+
+/// PrlSrv_GetVmListEx (job; result: one guest handle per guest)
+pub unsafe extern "C" fn PrlSrv_GetVmListEx(_hServer: PRL_HANDLE, flags: PRL_UINT32) -> PRL_HANDLE {
+    job(move || {
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let want_vm = flags & PVTF_VM != 0 || flags & (PVTF_VM | PVTF_CT) == 0;
+        let want_ct = flags & PVTF_CT != 0 || flags & (PVTF_VM | PVTF_CT) == 0;
+        Ok(host
+            .list()
+            .into_iter()
+            .filter(|g| (g.vm_type == PVT_VM && want_vm) || (g.vm_type == PVT_CT && want_ct))
+            .map(vm_object)
+            .collect())
+    })
+}
+
+/// PrlSrv_CreateVm: a new, unregistered guest handle.
+pub unsafe extern "C" fn PrlSrv_CreateVm(_hServer: PRL_HANDLE, phVm: PRL_HANDLE_PTR) -> PRL_RESULT {
+    let g = Guest {
+        ram_mb: 512,
+        cpus: 1,
+        ..Guest::default()
+    };
+    let h = new_handle(Arc::new(Object::Vm(VmHandle {
+        uuid: Mutex::new(String::new()),
+        config: Mutex::new(g),
+    })));
+    // SAFETY: out-pointer from the caller.
+    unsafe { out(phVm, h) }
+}
+
+/// PrlJob_Wait
+pub unsafe extern "C" fn PrlJob_Wait(hJob: PRL_HANDLE, msecs: PRL_UINT32) -> PRL_RESULT {
+    rc(object(hJob).map(|o| match &*o {
+        Object::Job(j) => {
+            let deadline = Instant::now() + Duration::from_millis(msecs.into());
+            let mut s = j.state.lock();
+            while !s.done {
+                if j.cv.wait_until(&mut s, deadline).timed_out() && !s.done {
+                    return PRL_ERR_TIMEOUT;
+                }
+            }
+            PRL_ERR_SUCCESS
+        }
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+fn with_job<R>(h: PRL_HANDLE, f: impl FnOnce(&handles::JobState) -> R) -> Result<R, PRL_RESULT> {
+    match &*object(h)? {
+        Object::Job(j) => Ok(f(&j.state.lock())),
+        _ => Err(PRL_ERR_INVALID_HANDLE),
+    }
+}
+
+/// PrlJob_GetRetCode
+pub unsafe extern "C" fn PrlJob_GetRetCode(
+    hJob: PRL_HANDLE,
+    retcode: *mut PRL_RESULT,
+) -> PRL_RESULT {
+    // SAFETY: out-pointer from the caller.
+    rc(with_job(hJob, |s| {
+        if !s.done {
+            return PRL_ERR_NO_DATA;
+        }
+        unsafe { out(retcode, s.rc) }
+    }))
+}
+
+/// PrlJob_GetError: an error event describing a failed job.
+pub unsafe extern "C" fn PrlJob_GetError(hJob: PRL_HANDLE, phError: PRL_HANDLE_PTR) -> PRL_RESULT {
+    rc(with_job(hJob, |s| {
+        if !s.done || s.rc == PRL_ERR_SUCCESS {
+            return PRL_ERR_NO_DATA;
+        }
+        let h = new_handle(Arc::new(Object::Error(s.rc, s.error.clone())));
+        // SAFETY: out-pointer from the caller.
+        unsafe { out(phError, h) }
+    }))
+}
+
+/// PrlJob_GetResult
+pub unsafe extern "C" fn PrlJob_GetResult(hJob: PRL_HANDLE, handle: PRL_HANDLE_PTR) -> PRL_RESULT {
+    rc(with_job(hJob, |s| {
+        if !s.done {
+            return PRL_ERR_NO_DATA;
+        }
+        let h = new_handle(Arc::new(Object::Result(s.params.clone())));
+        // SAFETY: out-pointer from the caller.
+        unsafe { out(handle, h) }
+    }))
+}
+
+fn with_result<R>(h: PRL_HANDLE, f: impl FnOnce(&[Arc<Object>]) -> R) -> Result<R, PRL_RESULT> {
+    match &*object(h)? {
+        Object::Result(p) => Ok(f(p)),
+        _ => Err(PRL_ERR_INVALID_HANDLE),
+    }
+}
+
+/// PrlResult_GetParamsCount
+pub unsafe extern "C" fn PrlResult_GetParamsCount(
+    h: PRL_HANDLE,
+    count: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    // SAFETY: out-pointer from the caller.
+    rc(with_result(h, |p| unsafe { out(count, p.len() as u32) }))
+}
+
+/// PrlResult_GetParamByIndex
+pub unsafe extern "C" fn PrlResult_GetParamByIndex(
+    h: PRL_HANDLE,
+    index: PRL_UINT32,
+    phParam: PRL_HANDLE_PTR,
+) -> PRL_RESULT {
+    rc(with_result(h, |p| match p.get(index as usize) {
+        // SAFETY: out-pointer from the caller.
+        Some(o) => unsafe { out(phParam, new_handle(Arc::clone(o))) },
+        None => PRL_ERR_INVALID_ARG,
+    }))
+}
+
+/// PrlResult_GetParam: the first parameter.
+pub unsafe extern "C" fn PrlResult_GetParam(h: PRL_HANDLE, phParam: PRL_HANDLE_PTR) -> PRL_RESULT {
+    // SAFETY: forwarded contract.
+    unsafe { PrlResult_GetParamByIndex(h, 0, phParam) }
+}
+
+/// PrlEvent_GetErrCode
+pub unsafe extern "C" fn PrlEvent_GetErrCode(h: PRL_HANDLE, code: *mut PRL_RESULT) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: out-pointer from the caller.
+        Object::Error(c, _) => unsafe { out(code, *c) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlEvent_GetErrString
+pub unsafe extern "C" fn PrlEvent_GetErrString(
+    h: PRL_HANDLE,
+    _brief: PRL_BOOL,
+    _formatted: PRL_BOOL,
+    buf: PRL_STR,
+    len: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: buffer contract passed through from the caller.
+        Object::Error(_, s) => unsafe { put_str(s, buf, len) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlHandle_Free
+pub unsafe extern "C" fn PrlHandle_Free(h: PRL_HANDLE) -> PRL_RESULT {
+    if handles::free(h) {
+        PRL_ERR_SUCCESS
+    } else {
+        PRL_ERR_INVALID_HANDLE
+    }
+}
+
+/// PrlHandle_AddRef
+pub unsafe extern "C" fn PrlHandle_AddRef(h: PRL_HANDLE) -> PRL_RESULT {
+    if handles::add_ref(h) {
+        PRL_ERR_SUCCESS
+    } else {
+        PRL_ERR_INVALID_HANDLE
+    }
+}
+
+/// PrlHandle_GetType
+pub unsafe extern "C" fn PrlHandle_GetType(h: PRL_HANDLE, t: *mut PRL_ENUM) -> PRL_RESULT {
+    // SAFETY: out-pointer from the caller.
+    rc(object(h).map(|o| unsafe { out(t, o.handle_type()) }))
+}
+
+/// PrlVm_GetState (job; result: a VM info handle)
+pub unsafe extern "C" fn PrlVm_GetState(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    job(move || {
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let g = host.guest(&uuid?)?;
+        Ok(vec![Arc::new(Object::VmInfo(g.state))])
+    })
+}
+
+/// PrlVmInfo_GetState
+pub unsafe extern "C" fn PrlVmInfo_GetState(h: PRL_HANDLE, state: *mut PRL_ENUM) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: out-pointer from the caller.
+        Object::VmInfo(s) => unsafe { out(state, *s) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlVm_StartEx (job)
+pub unsafe extern "C" fn PrlVm_StartEx(
+    hVm: PRL_HANDLE,
+    _mode: PRL_UINT32,
+    _r: PRL_UINT32,
+) -> PRL_HANDLE {
+    vm_job(hVm, Action::Start)
+}
+
+/// PrlVm_StopEx (job)
+pub unsafe extern "C" fn PrlVm_StopEx(
+    hVm: PRL_HANDLE,
+    _mode: PRL_UINT32,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    vm_job(hVm, Action::Stop)
+}
+
+/// PrlVm_Pause (job)
+pub unsafe extern "C" fn PrlVm_Pause(hVm: PRL_HANDLE, _acpi: PRL_BOOL) -> PRL_HANDLE {
+    vm_job(hVm, Action::Pause)
+}
+
+/// PrlVm_Resume (job)
+pub unsafe extern "C" fn PrlVm_Resume(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    vm_job(hVm, Action::Resume)
+}
+
+/// PrlVm_Suspend (job)
+pub unsafe extern "C" fn PrlVm_Suspend(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    vm_job(hVm, Action::Suspend)
+}
+
+/// PrlVm_Restart (job)
+pub unsafe extern "C" fn PrlVm_Restart(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    vm_job(hVm, Action::Restart)
+}
+
+/// PrlVm_Reset (job)
+pub unsafe extern "C" fn PrlVm_Reset(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    vm_job(hVm, Action::Reset)
+}
+
+/// PrlVm_RefreshConfig (job): reloads the handle's configuration.
+pub unsafe extern "C" fn PrlVm_RefreshConfig(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    let obj = object(hVm);
+    job(move || {
+        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
+        let Object::Vm(v) = &*obj else {
+            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
+        };
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let uuid = v.uuid.lock().clone();
+        *v.config.lock() = host.guest(&uuid)?;
+        Ok(Vec::new())
+    })
+}
+
+/// PrlVm_BeginEdit (job): starts an edit of the handle's configuration.
+pub unsafe extern "C" fn PrlVm_BeginEdit(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    // SAFETY: forwarded contract.
+    unsafe { PrlVm_RefreshConfig(hVm) }
+}
+
+/// PrlVm_CommitEx (job): stores the edited configuration.
+pub unsafe extern "C" fn PrlVm_CommitEx(hVm: PRL_HANDLE, _flags: PRL_UINT32) -> PRL_HANDLE {
+    let obj = object(hVm);
+    job(move || {
+        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
+        let Object::Vm(v) = &*obj else {
+            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
+        };
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let uuid = v.uuid.lock().clone();
+        let cfg = v.config.lock().clone();
+        *v.config.lock() = host.commit(&uuid, &cfg)?;
+        Ok(Vec::new())
+    })
+}
+
+/// PrlVm_Reg (job): registers a guest made by PrlSrv_CreateVm.
+pub unsafe extern "C" fn PrlVm_Reg(
+    hVm: PRL_HANDLE,
+    _parent: PRL_CONST_STR,
+    _non_interactive: PRL_BOOL,
+) -> PRL_HANDLE {
+    let obj = object(hVm);
+    job(move || {
+        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
+        let Object::Vm(v) = &*obj else {
+            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
+        };
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let g = host.register(v.config.lock().clone())?;
+        *v.uuid.lock() = g.uuid.clone();
+        *v.config.lock() = g;
+        Ok(Vec::new())
+    })
+}
+
+/// PrlVm_Delete (job)
+pub unsafe extern "C" fn PrlVm_Delete(hVm: PRL_HANDLE, _devices: PRL_HANDLE) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    job(move || {
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        host.delete(&uuid?).map(|()| Vec::new())
+    })
+}
+
+macro_rules! cfg_str {
+    ($get:ident, $set:ident, $field:ident) => {
+        /// String getter of the guest configuration.
+        pub unsafe extern "C" fn $get(
+            h: PRL_HANDLE,
+            buf: PRL_STR,
+            len: *mut PRL_UINT32,
+        ) -> PRL_RESULT {
+            let s = match with_vm(h, |v| v.config.lock().$field.clone()) {
+                Ok(s) => s,
+                Err(e) => return e,
+            };
+            // SAFETY: buffer contract passed through from the caller.
+            unsafe { put_str(&s, buf, len) }
+        }
+        /// String setter of the guest configuration.
+        pub unsafe extern "C" fn $set(h: PRL_HANDLE, value: PRL_CONST_STR) -> PRL_RESULT {
+            // SAFETY: C string from the caller.
+            let v = match unsafe { text(value) } {
+                Ok(v) => v,
+                Err(e) => return e,
+            };
+            rc(with_vm(h, |vm| {
+                vm.config.lock().$field = v;
+                PRL_ERR_SUCCESS
+            }))
+        }
+    };
+}
+
+macro_rules! cfg_u32 {
+    ($get:ident, $set:ident, $field:ident) => {
+        /// Integer getter of the guest configuration.
+        pub unsafe extern "C" fn $get(h: PRL_HANDLE, value: *mut PRL_UINT32) -> PRL_RESULT {
+            // SAFETY: out-pointer from the caller.
+            rc(with_vm(h, |v| unsafe {
+                out(value, v.config.lock().$field)
+            }))
+        }
+        /// Integer setter of the guest configuration.
+        pub unsafe extern "C" fn $set(h: PRL_HANDLE, value: PRL_UINT32) -> PRL_RESULT {
+            rc(with_vm(h, |v| {
+                v.config.lock().$field = value;
+                PRL_ERR_SUCCESS
+            }))
+        }
+    };
+}
+
+cfg_str!(PrlVmCfg_GetName, PrlVmCfg_SetName, name);
+cfg_str!(PrlVmCfg_GetUuid, PrlVmCfg_SetUuid, uuid);
+cfg_str!(
+    PrlVmCfg_GetDescription,
+    PrlVmCfg_SetDescription,
+    description
+);
+cfg_u32!(PrlVmCfg_GetRamSize, PrlVmCfg_SetRamSize, ram_mb);
+cfg_u32!(PrlVmCfg_GetCpuCount, PrlVmCfg_SetCpuCount, cpus);
+cfg_u32!(PrlVmCfg_GetVmType, PrlVmCfg_SetVmType, vm_type);
+cfg_u32!(PrlVmCfg_GetAutoStart, PrlVmCfg_SetAutoStart, autostart);
+cfg_u32!(PrlVmCfg_GetEnvId, PrlVmCfg_SetEnvId, env_id);

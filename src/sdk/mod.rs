@@ -1,0 +1,454 @@
+//! The Virtuozzo SDK boundary: the C ABI (`abi`), the table of entry points
+//! (`table`), the embedded host behind the same ABI (`emu`), and the safe
+//! wrappers the driver uses — handles freed on drop, jobs waited with a
+//! timeout, errors read the way the SDK reports them, strings with the
+//! SDK's buffer-size protocol. Nothing outside this module touches the ABI.
+
+pub mod abi;
+pub mod emu;
+pub mod table;
+
+use abi::{err::*, *};
+use std::ffi::CString;
+use std::fmt;
+use std::os::raw::c_char;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use table::SdkTable;
+
+/// An SDK failure: its code and its own text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdkError {
+    /// The PRL_RESULT.
+    pub code: PRL_RESULT,
+    /// The SDK's description.
+    pub message: String,
+}
+
+impl fmt::Display for SdkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (0x{:08x})", self.message, self.code as u32)
+    }
+}
+
+impl SdkError {
+    fn new(code: PRL_RESULT, what: &str) -> SdkError {
+        SdkError {
+            code,
+            message: format!("{what} failed"),
+        }
+    }
+}
+
+/// A loaded SDK and how long its jobs may take.
+pub struct Sdk {
+    t: SdkTable,
+    job_timeout: Duration,
+}
+
+/// An SDK handle, freed when dropped.
+pub struct Handle {
+    sdk: Arc<Sdk>,
+    raw: PRL_HANDLE,
+}
+
+// SAFETY: a PRL_HANDLE is an opaque token the SDK accepts from any thread
+// (its API is documented thread-safe); we never dereference it.
+unsafe impl Send for Handle {}
+// SAFETY: as above; &Handle only passes the token to SDK calls.
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: raw came from the SDK and is released exactly once.
+        unsafe { (self.sdk.t.PrlHandle_Free)(self.raw) };
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle({:p})", self.raw)
+    }
+}
+
+fn cstring(s: &str) -> Result<CString, SdkError> {
+    CString::new(s).map_err(|_| SdkError {
+        code: PRL_ERR_INVALID_ARG,
+        message: "text contains a NUL byte".into(),
+    })
+}
+
+impl Sdk {
+    /// The embedded Virtuozzo host storing its guests in `store`.
+    pub fn embedded(store: &Path, job_timeout: Duration) -> Arc<Sdk> {
+        emu::host::set_store_dir(store);
+        Arc::new(Sdk {
+            t: SdkTable::embedded(),
+            job_timeout,
+        })
+    }
+
+    /// PrlApi_InitEx for a server-side client of Virtuozzo 7.
+    pub fn init(&self) -> Result<(), SdkError> {
+        // SAFETY: plain values.
+        let rc = unsafe { (self.t.PrlApi_InitEx)(VIRTUOZZO_API_VER, PAM_SERVER, 0, 0) };
+        check(rc, "PrlApi_InitEx")
+    }
+
+    /// PrlApi_Deinit.
+    pub fn deinit(&self) {
+        // SAFETY: no arguments.
+        unsafe { (self.t.PrlApi_Deinit)() };
+    }
+
+    fn wrap(self: &Arc<Self>, raw: PRL_HANDLE, what: &str) -> Result<Handle, SdkError> {
+        if raw.is_null() {
+            return Err(SdkError::new(PRL_ERR_INVALID_HANDLE, what));
+        }
+        Ok(Handle {
+            sdk: Arc::clone(self),
+            raw,
+        })
+    }
+
+    /// Calls a function that returns a new handle through an out-pointer.
+    fn new_handle(
+        self: &Arc<Self>,
+        what: &str,
+        f: impl FnOnce(PRL_HANDLE_PTR) -> PRL_RESULT,
+    ) -> Result<Handle, SdkError> {
+        let mut raw: PRL_HANDLE = std::ptr::null_mut();
+        check(f(&mut raw), what)?;
+        self.wrap(raw, what)
+    }
+
+    /// Waits for a job (never longer than the configured timeout) and
+    /// returns its result handle, or the job's own error.
+    pub fn wait(self: &Arc<Self>, job: PRL_HANDLE, what: &str) -> Result<Handle, SdkError> {
+        let job = self.wrap(job, what)?;
+        let ms = u32::try_from(self.job_timeout.as_millis()).unwrap_or(u32::MAX);
+        // SAFETY: job.raw is a live job handle.
+        let rc = unsafe { (self.t.PrlJob_Wait)(job.raw, ms) };
+        if rc == PRL_ERR_TIMEOUT {
+            return Err(SdkError {
+                code: rc,
+                message: format!(
+                    "{what} did not finish within {} s",
+                    self.job_timeout.as_secs()
+                ),
+            });
+        }
+        check(rc, what)?;
+        let mut ret: PRL_RESULT = 0;
+        // SAFETY: live job handle, valid out-pointer.
+        check(
+            unsafe { (self.t.PrlJob_GetRetCode)(job.raw, &mut ret) },
+            what,
+        )?;
+        if ret != PRL_ERR_SUCCESS {
+            let text = self
+                // SAFETY: live job handle, valid out-pointer.
+                .new_handle(what, |p| unsafe { (self.t.PrlJob_GetError)(job.raw, p) })
+                .and_then(|e| {
+                    self.string(what, |buf, len| {
+                        // SAFETY: live error handle; buffer contract kept by string().
+                        unsafe { (self.t.PrlEvent_GetErrString)(e.raw, 0, 0, buf, len) }
+                    })
+                })
+                .unwrap_or_else(|_| format!("{what} failed"));
+            return Err(SdkError {
+                code: ret,
+                message: text,
+            });
+        }
+        // SAFETY: live job handle, valid out-pointer.
+        self.new_handle(what, |p| unsafe { (self.t.PrlJob_GetResult)(job.raw, p) })
+    }
+
+    /// Reads a string with the SDK's two-call buffer protocol.
+    pub fn string(
+        &self,
+        what: &str,
+        mut f: impl FnMut(PRL_STR, *mut PRL_UINT32) -> PRL_RESULT,
+    ) -> Result<String, SdkError> {
+        let mut len: PRL_UINT32 = 0;
+        check(f(std::ptr::null_mut(), &mut len), what)?;
+        for _ in 0..4 {
+            let mut buf = vec![0u8; (len as usize).max(1)];
+            let mut have = buf.len() as PRL_UINT32;
+            match f(buf.as_mut_ptr() as *mut c_char, &mut have) {
+                PRL_ERR_BUFFER_OVERRUN => len = have,
+                rc => {
+                    check(rc, what)?;
+                    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+                    buf.truncate(end);
+                    return String::from_utf8(buf).map_err(|_| SdkError {
+                        code: PRL_ERR_INVALID_ARG,
+                        message: format!("{what}: not UTF-8"),
+                    });
+                }
+            }
+        }
+        Err(SdkError::new(PRL_ERR_BUFFER_OVERRUN, what))
+    }
+
+    /// A logged-in server session (PrlSrv_Create + PrlSrv_LoginLocalEx).
+    pub fn login(self: &Arc<Self>) -> Result<Handle, SdkError> {
+        // SAFETY: valid out-pointer.
+        let server = self.new_handle("PrlSrv_Create", |p| unsafe { (self.t.PrlSrv_Create)(p) })?;
+        // SAFETY: live server handle; null previous session is allowed.
+        let job = unsafe {
+            (self.t.PrlSrv_LoginLocalEx)(
+                server.raw,
+                std::ptr::null(),
+                0,
+                PSL_HIGH_SECURITY,
+                PACF_NON_INTERACTIVE_MODE,
+            )
+        };
+        self.wait(job, "PrlSrv_LoginLocalEx")?;
+        Ok(server)
+    }
+
+    /// The handles in a job result.
+    pub fn params(self: &Arc<Self>, result: &Handle) -> Result<Vec<Handle>, SdkError> {
+        let mut n: PRL_UINT32 = 0;
+        // SAFETY: live result handle, valid out-pointer.
+        check(
+            unsafe { (self.t.PrlResult_GetParamsCount)(result.raw, &mut n) },
+            "PrlResult_GetParamsCount",
+        )?;
+        (0..n)
+            .map(|i| {
+                self.new_handle("PrlResult_GetParamByIndex", |p| {
+                    // SAFETY: live result handle, index in range, out-pointer.
+                    unsafe { (self.t.PrlResult_GetParamByIndex)(result.raw, i, p) }
+                })
+            })
+            .collect()
+    }
+
+    /// Every guest of the given kinds (PVTF_VM, PVTF_CT).
+    pub fn guests(self: &Arc<Self>, server: &Handle, flags: u32) -> Result<Vec<Guest>, SdkError> {
+        // SAFETY: live server handle.
+        let job = unsafe { (self.t.PrlSrv_GetVmListEx)(server.raw, flags) };
+        let result = self.wait(job, "PrlSrv_GetVmListEx")?;
+        Ok(self
+            .params(&result)?
+            .into_iter()
+            .map(|h| Guest { h })
+            .collect())
+    }
+
+    /// A new guest, not yet registered (PrlSrv_CreateVm).
+    pub fn new_guest(self: &Arc<Self>, server: &Handle) -> Result<Guest, SdkError> {
+        let h = self.new_handle("PrlSrv_CreateVm", |p| {
+            // SAFETY: live server handle, out-pointer.
+            unsafe { (self.t.PrlSrv_CreateVm)(server.raw, p) }
+        })?;
+        Ok(Guest { h })
+    }
+}
+
+fn check(rc: PRL_RESULT, what: &str) -> Result<(), SdkError> {
+    if rc == PRL_ERR_SUCCESS {
+        Ok(())
+    } else {
+        Err(SdkError::new(rc, what))
+    }
+}
+
+/// A guest handle (`PHT_VIRTUAL_MACHINE`), which is also its config.
+#[derive(Debug)]
+pub struct Guest {
+    h: Handle,
+}
+
+macro_rules! guest_u32 {
+    ($get:ident => $getf:ident, $set:ident => $setf:ident) => {
+        #[doc = concat!("`", stringify!($getf), "`")]
+        pub fn $get(&self) -> Result<u32, SdkError> {
+            let mut v: PRL_UINT32 = 0;
+            // SAFETY: live guest handle, valid out-pointer.
+            check(
+                unsafe { (self.t().$getf)(self.h.raw, &mut v) },
+                stringify!($getf),
+            )?;
+            Ok(v)
+        }
+        #[doc = concat!("`", stringify!($setf), "`")]
+        pub fn $set(&self, v: u32) -> Result<(), SdkError> {
+            // SAFETY: live guest handle.
+            check(
+                unsafe { (self.t().$setf)(self.h.raw, v) },
+                stringify!($setf),
+            )
+        }
+    };
+}
+
+macro_rules! guest_str {
+    ($get:ident => $getf:ident, $set:ident => $setf:ident) => {
+        #[doc = concat!("`", stringify!($getf), "`")]
+        pub fn $get(&self) -> Result<String, SdkError> {
+            self.h.sdk.string(stringify!($getf), |buf, len| {
+                // SAFETY: live guest handle; buffer contract kept by string().
+                unsafe { (self.t().$getf)(self.h.raw, buf, len) }
+            })
+        }
+        #[doc = concat!("`", stringify!($setf), "`")]
+        pub fn $set(&self, v: &str) -> Result<(), SdkError> {
+            let c = cstring(v)?;
+            // SAFETY: live guest handle, NUL-terminated string.
+            check(
+                unsafe { (self.t().$setf)(self.h.raw, c.as_ptr()) },
+                stringify!($setf),
+            )
+        }
+    };
+}
+
+macro_rules! guest_job {
+    ($($name:ident => $f:ident($($arg:expr),*);)*) => {$(
+        #[doc = concat!("`", stringify!($f), "` (a job, waited for)")]
+        pub fn $name(&self) -> Result<(), SdkError> {
+            // SAFETY: live guest handle and plain values.
+            let job = unsafe { (self.t().$f)(self.h.raw $(, $arg)*) };
+            self.h.sdk.wait(job, stringify!($f)).map(|_| ())
+        }
+    )*};
+}
+
+impl Guest {
+    fn t(&self) -> &SdkTable {
+        &self.h.sdk.t
+    }
+
+    guest_str!(name => PrlVmCfg_GetName, set_name => PrlVmCfg_SetName);
+    guest_str!(uuid => PrlVmCfg_GetUuid, set_uuid => PrlVmCfg_SetUuid);
+    guest_str!(description => PrlVmCfg_GetDescription, set_description => PrlVmCfg_SetDescription);
+    guest_u32!(ram_mb => PrlVmCfg_GetRamSize, set_ram_mb => PrlVmCfg_SetRamSize);
+    guest_u32!(cpus => PrlVmCfg_GetCpuCount, set_cpus => PrlVmCfg_SetCpuCount);
+    guest_u32!(vm_type => PrlVmCfg_GetVmType, set_vm_type => PrlVmCfg_SetVmType);
+    guest_u32!(autostart => PrlVmCfg_GetAutoStart, set_autostart => PrlVmCfg_SetAutoStart);
+
+    /// `PrlVmCfg_GetEnvId`
+    pub fn env_id(&self) -> Result<u32, SdkError> {
+        let mut v: PRL_UINT32 = 0;
+        // SAFETY: live guest handle, valid out-pointer.
+        check(
+            unsafe { (self.t().PrlVmCfg_GetEnvId)(self.h.raw, &mut v) },
+            "PrlVmCfg_GetEnvId",
+        )?;
+        Ok(v)
+    }
+
+    guest_job! {
+        start => PrlVm_StartEx(PSM_VM_START, 0);
+        kill => PrlVm_StopEx(PSM_KILL, 0);
+        shutdown => PrlVm_StopEx(PSM_SHUTDOWN, 0);
+        pause => PrlVm_Pause(0);
+        resume => PrlVm_Resume();
+        suspend => PrlVm_Suspend();
+        restart => PrlVm_Restart();
+        reset => PrlVm_Reset();
+        refresh => PrlVm_RefreshConfig();
+        begin_edit => PrlVm_BeginEdit();
+        commit => PrlVm_CommitEx(0);
+        register => PrlVm_Reg(std::ptr::null(), 1);
+        delete => PrlVm_Delete(std::ptr::null_mut());
+    }
+
+    /// The guest's VMS_* state (PrlVm_GetState + PrlVmInfo_GetState).
+    pub fn state(&self) -> Result<u32, SdkError> {
+        // SAFETY: live guest handle.
+        let job = unsafe { (self.t().PrlVm_GetState)(self.h.raw) };
+        let sdk = &self.h.sdk;
+        let result = sdk.wait(job, "PrlVm_GetState")?;
+        let info = sdk.new_handle("PrlResult_GetParam", |p| {
+            // SAFETY: live result handle, out-pointer.
+            unsafe { (self.t().PrlResult_GetParam)(result.raw, p) }
+        })?;
+        let mut s: PRL_ENUM = 0;
+        // SAFETY: live info handle, out-pointer.
+        check(
+            unsafe { (self.t().PrlVmInfo_GetState)(info.raw, &mut s) },
+            "PrlVmInfo_GetState",
+        )?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use abi::vms::*;
+
+    #[test]
+    fn embedded_host_through_the_c_abi() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-sdk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+        sdk.init().unwrap();
+        let before = emu::handles::live();
+        {
+            let srv = sdk.login().unwrap();
+            let g = sdk.new_guest(&srv).unwrap();
+            g.set_name("vm1").unwrap();
+            g.set_ram_mb(1024).unwrap();
+            g.set_cpus(2).unwrap();
+            g.register().unwrap();
+            let uuid = g.uuid().unwrap();
+            assert!(uuid.starts_with('{') && uuid.len() == 38, "{uuid}");
+
+            // A second guest of the same name is refused with the SDK's code.
+            let dup = sdk.new_guest(&srv).unwrap();
+            dup.set_name("vm1").unwrap();
+            assert_eq!(
+                dup.register().unwrap_err().code,
+                err::PRL_ERR_VM_ALREADY_REGISTERED
+            );
+
+            let list = sdk.guests(&srv, PVTF_VM | PVTF_CT).unwrap();
+            assert_eq!(list.len(), 1);
+            let g = &list[0];
+            assert_eq!(g.name().unwrap(), "vm1");
+            assert_eq!((g.ram_mb().unwrap(), g.cpus().unwrap()), (1024, 2));
+            assert_eq!(g.state().unwrap(), VMS_STOPPED);
+
+            // Invalid transitions carry the SDK's errors.
+            assert_eq!(
+                g.pause().unwrap_err().code,
+                err::PRL_ERR_DISP_VM_IS_NOT_STARTED
+            );
+            g.start().unwrap();
+            assert_eq!(g.state().unwrap(), VMS_RUNNING);
+            assert_eq!(
+                g.start().unwrap_err().code,
+                err::PRL_ERR_DISP_VM_IS_NOT_STOPPED
+            );
+            assert_eq!(
+                g.delete().unwrap_err().code,
+                err::PRL_ERR_DISP_VM_IS_NOT_STOPPED
+            );
+            g.pause().unwrap();
+            assert_eq!(g.state().unwrap(), VMS_PAUSED);
+            g.resume().unwrap();
+            g.kill().unwrap();
+
+            // Edits reach the store only on commit.
+            g.begin_edit().unwrap();
+            g.set_ram_mb(2048).unwrap();
+            g.commit().unwrap();
+            let again = sdk.guests(&srv, PVTF_VM).unwrap();
+            assert_eq!(again[0].ram_mb().unwrap(), 2048);
+            g.delete().unwrap();
+            assert!(sdk.guests(&srv, PVTF_VM).unwrap().is_empty());
+        }
+        // Every handle the wrappers took was released.
+        assert_eq!(emu::handles::live(), before);
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
