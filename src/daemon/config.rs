@@ -160,6 +160,8 @@ pub struct Config {
     pub vz_sdk_library: String,
     /// The embedded host's store.
     pub vz_embedded_dir: Option<PathBuf>,
+    /// Seconds an SDK job may take before the call fails.
+    pub vz_job_timeout: u32,
 }
 
 impl Default for Config {
@@ -201,6 +203,7 @@ impl Default for Config {
             vz_sdk: SdkChoice::Auto,
             vz_sdk_library: "libprl_sdk.so.7".to_string(),
             vz_embedded_dir: None,
+            vz_job_timeout: 300,
         }
     }
 }
@@ -375,6 +378,7 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         c.vz_sdk_library = s;
     }
     c.vz_embedded_dir = r.string("vz_embedded_dir")?.map(PathBuf::from);
+    set!(vz_job_timeout, r.uint_range("vz_job_timeout", 1, 86_400)?);
     if let Some(d) = &c.vz_embedded_dir {
         if !d.is_absolute() {
             return Err(r.error("vz_embedded_dir", "must be an absolute path"));
@@ -433,6 +437,7 @@ const KNOWN_KEYS: &[&str] = &[
     "vz_sdk",
     "vz_sdk_library",
     "vz_embedded_dir",
+    "vz_job_timeout",
 ];
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -629,6 +634,7 @@ ovs_timeout = 3
 vz_sdk = "embedded"
 vz_sdk_library = "/opt/libprl_sdk.so.7"
 vz_embedded_dir = "/srv/vz"
+vz_job_timeout = 60
 "#,
         )
         .unwrap();
@@ -693,6 +699,7 @@ vz_embedded_dir = "/srv/vz"
             ("vz_sdk = \"maybe\"", "vz_sdk"),
             ("vz_sdk_library = \"\"", "vz_sdk_library"),
             ("vz_embedded_dir = \"relative\"", "vz_embedded_dir"),
+            ("vz_job_timeout = 0", "vz_job_timeout"),
             ("max_clients = 99999999999", "max_clients"),
             ("access_drivers = \"none\"", "access_drivers"),
         ] {

@@ -319,9 +319,11 @@ impl Startup {
             }
         }
 
+        let sdk = open_sdk(config, &self.paths)?;
         let driver = vz::Driver::new(vz::DriverConfig {
             privileged: self.paths.privileged,
             host_uuid: config.host_uuid.clone(),
+            sdk,
         });
         let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
         let waker = Arc::new(
@@ -375,6 +377,38 @@ impl Startup {
             paths: self.paths,
         })
     }
+}
+
+/// The Virtuozzo SDK per `vz_sdk`: the system library is not loadable
+/// yet, so "system" is a clear startup error and "auto" uses the embedded
+/// host, saying so.
+fn open_sdk(config: &Config, paths: &Paths) -> Result<Arc<crate::sdk::Sdk>, String> {
+    use config::SdkChoice;
+    if config.vz_sdk == SdkChoice::System {
+        return Err(format!(
+            "vz_sdk = \"system\": cannot load the Virtuozzo SDK {}: this build drives only the \
+             embedded host (set vz_sdk = \"embedded\" or \"auto\")",
+            config.vz_sdk_library
+        ));
+    }
+    let dir = config
+        .vz_embedded_dir
+        .clone()
+        .unwrap_or_else(|| paths.embedded_dir.clone());
+    if config.vz_sdk == SdkChoice::Auto {
+        log::info!(
+            "vz_sdk = \"auto\": no system Virtuozzo SDK loader in this build; using the embedded host in {}",
+            dir.display()
+        );
+    }
+    let sdk = crate::sdk::Sdk::embedded(&dir, Duration::from_secs(config.vz_job_timeout.into()));
+    sdk.init().map_err(|e| {
+        format!(
+            "cannot start the embedded Virtuozzo host in {}: {e}",
+            dir.display()
+        )
+    })?;
+    Ok(sdk)
 }
 
 fn mio_listener(role: Role, l: UnixListener) -> Result<Listener, String> {

@@ -5,6 +5,7 @@
 //! read-only rules, and argument decoding.
 
 mod connect;
+mod domain;
 mod host;
 pub mod procedures;
 pub mod protocol;

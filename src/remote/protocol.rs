@@ -175,3 +175,79 @@ pub struct Domain {
     /// Id, -1 when inactive.
     pub id: i32,
 }
+
+/// Arguments that are just a domain.
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DomainArgs {
+    /// The domain.
+    pub dom: Domain,
+}
+
+/// A domain and flags.
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DomainFlagsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_connect_list_all_domains_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct ListAllDomainsArgs {
+    /// Whether to return the domains (else only the count).
+    pub need_results: i32,
+    /// VIR_CONNECT_LIST_DOMAINS_* filters.
+    pub flags: u32,
+}
+
+/// `remote_connect_list_all_domains_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct ListAllDomainsRet {
+    /// The domains.
+    pub domains: Vec<Domain>,
+    /// How many matched.
+    pub ret: u32,
+}
+
+/// `remote_domain_get_info_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DomainGetInfoRet {
+    /// virDomainState (a `u_char`, 4 bytes on the wire).
+    pub state: u8,
+    /// Maximum memory in KiB.
+    pub max_mem: u64,
+    /// Memory in KiB.
+    pub memory: u64,
+    /// Virtual CPUs (a `u_short`, 4 bytes on the wire).
+    pub nr_virt_cpu: u16,
+    /// CPU time in ns.
+    pub cpu_time: u64,
+}
+
+/// `remote_domain_get_state_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DomainGetStateRet {
+    /// virDomainState.
+    pub state: i32,
+    /// Its reason.
+    pub reason: i32,
+}
+
+/// `remote_domain_define_xml_flags_args` (and CREATE_XML's layout)
+#[derive(Deserialize, Serialize, Debug)]
+pub struct XmlFlagsArgs {
+    /// The XML.
+    pub xml: String,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_domain_set_autostart_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SetAutostartArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// 1 to enable.
+    pub autostart: i32,
+}

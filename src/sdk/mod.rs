@@ -47,6 +47,12 @@ pub struct Sdk {
     job_timeout: Duration,
 }
 
+impl fmt::Debug for Sdk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sdk(job timeout {:?})", self.job_timeout)
+    }
+}
+
 /// An SDK handle, freed when dropped.
 pub struct Handle {
     sdk: Arc<Sdk>,

@@ -1,9 +1,14 @@
 //! The Virtuozzo driver: what the REMOTE program's procedures do.
 
 pub mod capabilities;
+pub mod domain_xml;
+pub mod domains;
 pub mod host;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
+use crate::sdk::{Handle, Sdk};
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// Virtuozzo version reported until the SDK boundary reports the host's own
@@ -21,6 +26,8 @@ pub struct DriverConfig {
     pub privileged: bool,
     /// The configured host UUID, if any (`host_uuid`).
     pub host_uuid: Option<String>,
+    /// The Virtuozzo SDK (initialised).
+    pub sdk: Arc<Sdk>,
 }
 
 /// The driver: one per daemon.
@@ -28,6 +35,9 @@ pub struct Driver {
     config: DriverConfig,
     host: host::HostFs,
     capabilities: OnceLock<String>,
+    sdk: Arc<Sdk>,
+    session: Mutex<Option<Arc<Handle>>>,
+    jobs: Mutex<HashMap<[u8; 16], Arc<Mutex<()>>>>,
 }
 
 /// Which URI scheme a connection was opened with.
@@ -51,9 +61,12 @@ impl Driver {
     /// A driver for this host.
     pub fn new(config: DriverConfig) -> Arc<Driver> {
         Arc::new(Driver {
+            sdk: Arc::clone(&config.sdk),
             config,
             host: host::HostFs::system(),
             capabilities: OnceLock::new(),
+            session: Mutex::new(None),
+            jobs: Mutex::new(HashMap::new()),
         })
     }
 
@@ -90,6 +103,22 @@ impl Driver {
             scheme,
             readonly,
         })
+    }
+
+    /// The logged-in SDK session, logging in on first use.
+    pub fn session(&self) -> VirResult<Arc<Handle>> {
+        let mut slot = self.session.lock();
+        if let Some(s) = slot.as_ref() {
+            return Ok(Arc::clone(s));
+        }
+        let s = Arc::new(self.sdk.login().map_err(|e| {
+            VirError::internal(
+                ErrorDomain::Parallels,
+                format!("cannot log in to the Virtuozzo host: {e}"),
+            )
+        })?);
+        *slot = Some(Arc::clone(&s));
+        Ok(s)
     }
 
     /// The host facts reader.
@@ -192,9 +221,11 @@ mod tests {
     use super::*;
 
     fn driver(privileged: bool) -> Arc<Driver> {
+        let dir = std::env::temp_dir().join(format!("virtvzd-drv-{}", std::process::id()));
         Driver::new(DriverConfig {
             privileged,
             host_uuid: None,
+            sdk: Sdk::embedded(&dir, std::time::Duration::from_secs(5)),
         })
     }
 

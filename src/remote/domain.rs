@@ -1,0 +1,328 @@
+//! Handlers of the domain procedures: lists, lookups, queries, define,
+//! undefine and the lifecycle.
+
+use super::protocol::*;
+use super::Call;
+use crate::error::{ErrorDomain, VirError, VirResult};
+use crate::rpc::xdr::{Bounded, FixedOpaque};
+use crate::vz::domains::{state, Domain as VzDomain, Lifecycle};
+
+/// REMOTE_DOMAIN_LIST_MAX
+const DOMAIN_LIST_MAX: usize = 16384;
+
+fn wire(d: &VzDomain) -> Domain {
+    Domain {
+        name: d.name.clone(),
+        uuid: FixedOpaque(d.uuid),
+        id: d.id,
+    }
+}
+
+fn flags(flags: u32, allowed: u32, function: &str) -> VirResult<()> {
+    if flags & !allowed != 0 {
+        return Err(VirError::unsupported_flags(
+            ErrorDomain::Parallels,
+            (flags & !allowed).into(),
+            function,
+        ));
+    }
+    Ok(())
+}
+
+fn lookup(call: &Call, dom: &Domain) -> VirResult<VzDomain> {
+    call.conn()?.driver().domain_by_uuid(&dom.uuid.0)
+}
+
+/// CONNECT_LIST_ALL_DOMAINS, with every filter group of libvirt.
+pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsRet> {
+    let conn = call.conn()?;
+    flags(a.flags, 0xffff, "vzConnectListAllDomains")?;
+    let f = a.flags;
+    let group = |mask: u32, bits: &[(u32, bool)]| {
+        f & mask == 0 || bits.iter().any(|(bit, yes)| f & bit != 0 && *yes)
+    };
+    let matched: Vec<Domain> = conn
+        .driver()
+        .domains()?
+        .iter()
+        .filter(|d| {
+            let (st, _) = d.state();
+            group(3, &[(1, d.is_active()), (2, !d.is_active())])
+                && group(12, &[(4, true), (8, false)])
+                && group(
+                    240,
+                    &[
+                        (16, st == state::RUNNING),
+                        (32, st == state::PAUSED),
+                        (64, st == state::SHUTOFF),
+                        (
+                            128,
+                            st != state::RUNNING && st != state::PAUSED && st != state::SHUTOFF,
+                        ),
+                    ],
+                )
+                && group(768, &[(256, false), (512, true)])
+                && group(3072, &[(1024, d.autostart), (2048, !d.autostart)])
+                && group(12288, &[(4096, false), (8192, true)])
+                && group(49152, &[(16384, false), (32768, true)])
+        })
+        .map(wire)
+        .collect();
+    if matched.len() > DOMAIN_LIST_MAX {
+        return Err(VirError::rpc("too many domains to list"));
+    }
+    Ok(ListAllDomainsRet {
+        ret: matched.len() as u32,
+        domains: if a.need_results != 0 {
+            matched
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// CONNECT_NUM_OF_DOMAINS: active domains.
+pub fn num_of_domains(call: &Call, _: ()) -> VirResult<i32> {
+    let n = call
+        .conn()?
+        .driver()
+        .domains()?
+        .iter()
+        .filter(|d| d.is_active())
+        .count();
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// CONNECT_LIST_DOMAINS: ids of active domains.
+pub fn list_domains(call: &Call, maxids: i32) -> VirResult<Vec<i32>> {
+    let conn = call.conn()?;
+    if maxids < 0 || maxids as usize > DOMAIN_LIST_MAX {
+        return Err(VirError::rpc("maxids > REMOTE_DOMAIN_LIST_MAX"));
+    }
+    Ok(conn
+        .driver()
+        .domains()?
+        .iter()
+        .filter(|d| d.is_active())
+        .map(|d| d.id)
+        .take(maxids as usize)
+        .collect())
+}
+
+/// CONNECT_NUM_OF_DEFINED_DOMAINS: inactive domains.
+pub fn num_of_defined(call: &Call, _: ()) -> VirResult<i32> {
+    let n = call
+        .conn()?
+        .driver()
+        .domains()?
+        .iter()
+        .filter(|d| !d.is_active())
+        .count();
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// CONNECT_LIST_DEFINED_DOMAINS: names of inactive domains.
+pub fn list_defined(call: &Call, maxnames: i32) -> VirResult<Vec<String>> {
+    let conn = call.conn()?;
+    if maxnames < 0 || maxnames as usize > DOMAIN_LIST_MAX {
+        return Err(VirError::rpc("maxnames > REMOTE_DOMAIN_LIST_MAX"));
+    }
+    Ok(conn
+        .driver()
+        .domains()?
+        .iter()
+        .filter(|d| !d.is_active())
+        .map(|d| d.name.clone())
+        .take(maxnames as usize)
+        .collect())
+}
+
+/// DOMAIN_LOOKUP_BY_ID
+pub fn lookup_by_id(call: &Call, id: i32) -> VirResult<Domain> {
+    Ok(wire(&call.conn()?.driver().domain_by_id(id)?))
+}
+
+/// DOMAIN_LOOKUP_BY_NAME
+pub fn lookup_by_name(call: &Call, name: String) -> VirResult<Domain> {
+    Ok(wire(&call.conn()?.driver().domain_by_name(&name)?))
+}
+
+/// DOMAIN_LOOKUP_BY_UUID
+pub fn lookup_by_uuid(call: &Call, uuid: Uuid) -> VirResult<Domain> {
+    Ok(wire(&call.conn()?.driver().domain_by_uuid(&uuid.0)?))
+}
+
+/// DOMAIN_GET_INFO
+pub fn get_info(call: &Call, a: DomainArgs) -> VirResult<DomainGetInfoRet> {
+    let d = lookup(call, &a.dom)?;
+    Ok(DomainGetInfoRet {
+        state: d.state().0 as u8,
+        max_mem: d.def.memory_kib,
+        memory: d.def.memory_kib,
+        nr_virt_cpu: u16::try_from(d.def.vcpus).unwrap_or(u16::MAX),
+        cpu_time: 0,
+    })
+}
+
+/// DOMAIN_GET_STATE
+pub fn get_state(call: &Call, a: DomainFlagsArgs) -> VirResult<DomainGetStateRet> {
+    flags(a.flags, 0, "vzDomainGetState")?;
+    let (state, reason) = lookup(call, &a.dom)?.state();
+    Ok(DomainGetStateRet { state, reason })
+}
+
+/// DOMAIN_GET_XML_DESC
+pub fn get_xml_desc(call: &Call, a: DomainFlagsArgs) -> VirResult<String> {
+    flags(a.flags, 0xf, "vzDomainGetXMLDesc")?;
+    if a.flags & 1 != 0 && call.readonly() {
+        return Err(VirError::new(
+            crate::error::ErrorCode::OperationDenied,
+            ErrorDomain::Domain,
+            "virDomainGetXMLDesc with secure flag",
+        ));
+    }
+    let d = lookup(call, &a.dom)?;
+    Ok(if a.flags & 2 != 0 {
+        crate::vz::domain_xml::format(&d.def, &d.uuid, None)
+    } else {
+        d.xml()
+    })
+}
+
+/// DOMAIN_GET_OS_TYPE
+pub fn get_os_type(call: &Call, a: DomainArgs) -> VirResult<String> {
+    Ok(lookup(call, &a.dom)?.def.os_type.as_str().to_string())
+}
+
+/// DOMAIN_GET_MAX_MEMORY
+pub fn get_max_memory(call: &Call, a: DomainArgs) -> VirResult<u64> {
+    Ok(lookup(call, &a.dom)?.def.memory_kib)
+}
+
+/// DOMAIN_GET_MAX_VCPUS
+pub fn get_max_vcpus(call: &Call, a: DomainArgs) -> VirResult<i32> {
+    Ok(lookup(call, &a.dom)?.def.vcpus as i32)
+}
+
+/// DOMAIN_IS_ACTIVE
+pub fn is_active(call: &Call, a: DomainArgs) -> VirResult<i32> {
+    Ok(lookup(call, &a.dom)?.is_active() as i32)
+}
+
+/// DOMAIN_IS_PERSISTENT: every Virtuozzo guest is.
+pub fn is_persistent(call: &Call, a: DomainArgs) -> VirResult<i32> {
+    lookup(call, &a.dom)?;
+    Ok(1)
+}
+
+/// DOMAIN_IS_UPDATED: changes apply to the stored config at once.
+pub fn is_updated(call: &Call, a: DomainArgs) -> VirResult<i32> {
+    lookup(call, &a.dom)?;
+    Ok(0)
+}
+
+/// DOMAIN_GET_AUTOSTART
+pub fn get_autostart(call: &Call, a: DomainArgs) -> VirResult<i32> {
+    Ok(lookup(call, &a.dom)?.autostart as i32)
+}
+
+/// DOMAIN_SET_AUTOSTART (libvirt's vz driver lacks it; the SDK has it)
+pub fn set_autostart(call: &Call, a: SetAutostartArgs) -> VirResult<()> {
+    call.conn()?
+        .driver()
+        .set_autostart(&a.dom.uuid.0, a.autostart != 0)
+}
+
+/// DOMAIN_HAS_MANAGED_SAVE_IMAGE
+pub fn has_managed_save_image(call: &Call, a: DomainFlagsArgs) -> VirResult<i32> {
+    flags(a.flags, 0, "vzDomainHasManagedSaveImage")?;
+    let d = lookup(call, &a.dom)?;
+    Ok((d.vms == crate::sdk::abi::vms::VMS_SUSPENDED) as i32)
+}
+
+/// DOMAIN_GET_MESSAGES: none.
+pub fn get_messages(call: &Call, a: DomainFlagsArgs) -> VirResult<Bounded<String, 2048>> {
+    lookup(call, &a.dom)?;
+    Ok(Bounded(Vec::new()))
+}
+
+/// DOMAIN_DEFINE_XML
+pub fn define_xml(call: &Call, xml: String) -> VirResult<Domain> {
+    let (d, _updated) = call.conn()?.driver().define(&xml)?;
+    Ok(wire(&d))
+}
+
+/// DOMAIN_DEFINE_XML_FLAGS (VALIDATE: our parser always validates)
+pub fn define_xml_flags(call: &Call, a: XmlFlagsArgs) -> VirResult<Domain> {
+    flags(a.flags, 1, "vzDomainDefineXMLFlags")?;
+    define_xml(call, a.xml)
+}
+
+/// DOMAIN_UNDEFINE
+pub fn undefine(call: &Call, a: DomainArgs) -> VirResult<()> {
+    call.conn()?.driver().undefine(&a.dom.uuid.0)
+}
+
+/// DOMAIN_UNDEFINE_FLAGS (MANAGED_SAVE, SNAPSHOTS_METADATA)
+pub fn undefine_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
+    flags(a.flags, 3, "vzDomainUndefineFlags")?;
+    call.conn()?.driver().undefine(&a.dom.uuid.0)
+}
+
+fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<VzDomain> {
+    call.conn()?.driver().lifecycle(&dom.uuid.0, op)
+}
+
+/// DOMAIN_CREATE
+pub fn create(call: &Call, a: DomainArgs) -> VirResult<()> {
+    lifecycle(call, &a.dom, Lifecycle::Start).map(|_| ())
+}
+
+/// DOMAIN_CREATE_WITH_FLAGS (PAUSED)
+pub fn create_with_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<Domain> {
+    flags(a.flags, 1, "vzDomainCreateWithFlags")?;
+    let op = if a.flags & 1 != 0 {
+        Lifecycle::StartPaused
+    } else {
+        Lifecycle::Start
+    };
+    lifecycle(call, &a.dom, op).map(|d| wire(&d))
+}
+
+macro_rules! simple_lifecycle {
+    ($($name:ident($args:ty, $flags:expr, $func:literal) => $op:ident;)*) => {$(
+        #[doc = concat!("The lifecycle call served by `", $func, "`.")]
+        pub fn $name(call: &Call, a: $args) -> VirResult<()> {
+            let (dom, f) = a.parts();
+            flags(f, $flags, $func)?;
+            lifecycle(call, &dom, Lifecycle::$op).map(|_| ())
+        }
+    )*};
+}
+
+trait Parts {
+    fn parts(self) -> (Domain, u32);
+}
+
+impl Parts for DomainArgs {
+    fn parts(self) -> (Domain, u32) {
+        (self.dom, 0)
+    }
+}
+
+impl Parts for DomainFlagsArgs {
+    fn parts(self) -> (Domain, u32) {
+        (self.dom, self.flags)
+    }
+}
+
+simple_lifecycle! {
+    destroy(DomainArgs, 0, "vzDomainDestroy") => Destroy;
+    destroy_flags(DomainFlagsArgs, 0, "vzDomainDestroyFlags") => Destroy;
+    shutdown(DomainArgs, 0, "vzDomainShutdown") => Shutdown;
+    shutdown_flags(DomainFlagsArgs, 0, "vzDomainShutdownFlags") => Shutdown;
+    reboot(DomainFlagsArgs, 0, "vzDomainReboot") => Reboot;
+    reset(DomainFlagsArgs, 0, "vzDomainReset") => Reset;
+    suspend(DomainArgs, 0, "vzDomainSuspend") => Suspend;
+    resume(DomainArgs, 0, "vzDomainResume") => Resume;
+}
