@@ -160,12 +160,18 @@ impl Daemon {
         let sock_dir = dir.join("run");
         let log = dir.join("virtvzd.log");
         let config = dir.join("virtvzd.conf");
+        // The extra config may name its own store (TOML refuses a key
+        // given twice).
+        let store = if extra_config.contains("vz_embedded_dir") {
+            String::new()
+        } else {
+            format!("vz_embedded_dir = \"{}\"\n", dir.join("store").display())
+        };
         fs::write(
             &config,
             format!(
-                "unix_sock_dir = \"{}\"\nvz_embedded_dir = \"{}\"\nlog_outputs = \"1:file:{}\"\n{extra_config}\n",
+                "unix_sock_dir = \"{}\"\n{store}log_outputs = \"1:file:{}\"\n{extra_config}\n",
                 sock_dir.display(),
-                dir.join("store").display(),
                 log.display(),
             ),
         )

@@ -4,6 +4,7 @@
 
 mod admin;
 mod daemon;
+mod domain;
 mod harness;
 mod rpc;
 mod wire;

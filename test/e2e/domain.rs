@@ -1,0 +1,321 @@
+//! Domains through the real clients (issue "Domains").
+
+use crate::harness::*;
+use std::fs;
+use std::time::Duration;
+
+fn fixture(name: &str) -> String {
+    source_dir()
+        .join("test/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
+}
+
+#[test]
+fn vm_lifecycle_with_virsh() {
+    let d = Daemon::start();
+    let out = d.virsh(&["define", &fixture("vm-basic.xml")]);
+    assert!(
+        out.expect_ok().contains("Domain 'vm-basic' defined from"),
+        "{out:?}"
+    );
+    let info = d.virsh(&["dominfo", "vm-basic"]);
+    let t = info.expect_ok();
+    assert_eq!(field(t, "Id:"), "-");
+    assert_eq!(field(t, "UUID:"), "1f0c6b2e-3a4d-4e5f-8a9b-0c1d2e3f4a5b");
+    assert_eq!(field(t, "OS Type:"), "hvm");
+    assert_eq!(field(t, "State:"), "shut off");
+    assert_eq!(field(t, "CPU(s):"), "2");
+    assert_eq!(field(t, "Max memory:"), "1048576 KiB");
+    assert_eq!(field(t, "Persistent:"), "yes");
+    assert_eq!(field(t, "Autostart:"), "disable");
+    assert_eq!(field(t, "Managed save:"), "no");
+
+    d.virsh(&["start", "vm-basic"]).expect_ok();
+    let list = d.virsh(&["list"]);
+    assert!(list.expect_ok().contains("vm-basic   running"), "{list:?}");
+    assert_eq!(
+        d.virsh(&["domstate", "vm-basic", "--reason"])
+            .expect_ok()
+            .trim(),
+        "running (booted)"
+    );
+    d.virsh(&["suspend", "vm-basic"]).expect_ok();
+    assert_eq!(
+        d.virsh(&["domstate", "vm-basic", "--reason"])
+            .expect_ok()
+            .trim(),
+        "paused (user)"
+    );
+    let e = d.virsh(&["suspend", "vm-basic"]);
+    assert!(!e.ok());
+    d.virsh(&["resume", "vm-basic"]).expect_ok();
+    let e = d.virsh(&["resume", "vm-basic"]);
+    assert!(e.stderr.contains("domain is not paused"), "{e:?}");
+    d.virsh(&["reboot", "vm-basic"]).expect_ok();
+    d.virsh(&["reset", "vm-basic"]).expect_ok();
+    d.virsh(&["shutdown", "vm-basic"]).expect_ok();
+    assert_eq!(
+        d.virsh(&["domstate", "vm-basic"]).expect_ok().trim(),
+        "shut off"
+    );
+    let e = d.virsh(&["destroy", "vm-basic"]);
+    assert!(
+        e.stderr
+            .contains("Requested operation is not valid: domain is not running"),
+        "{e:?}"
+    );
+    d.virsh(&["start", "--paused", "vm-basic"]).expect_ok();
+    assert_eq!(
+        d.virsh(&["domstate", "vm-basic"]).expect_ok().trim(),
+        "paused"
+    );
+    d.virsh(&["destroy", "vm-basic"]).expect_ok();
+    d.virsh(&["autostart", "vm-basic"]).expect_ok();
+    assert_eq!(
+        field(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "Autostart:"),
+        "enable"
+    );
+    d.virsh(&["autostart", "--disable", "vm-basic"]).expect_ok();
+    d.virsh(&["undefine", "vm-basic"]).expect_ok();
+    let e = d.virsh(&["dominfo", "vm-basic"]);
+    assert!(
+        e.stderr.contains("failed to get domain 'vm-basic'"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn dumpxml_round_trips() {
+    let d = Daemon::start();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
+    for name in ["vm-basic", "ct-basic"] {
+        let first = d.virsh(&["dumpxml", name]).expect_ok().to_string();
+        let file = d.dir.join(&format!("{name}.xml"));
+        fs::write(&file, &first).unwrap();
+        d.virsh(&["define", file.to_str().unwrap()]).expect_ok();
+        assert_eq!(d.virsh(&["dumpxml", name]).expect_ok(), first);
+    }
+    assert!(d
+        .virsh(&["dumpxml", "ct-basic"])
+        .expect_ok()
+        .contains("<type arch='x86_64'>exe</type>"));
+    // The running domain's XML carries its id; --inactive does not.
+    d.virsh(&["start", "vm-basic"]).expect_ok();
+    assert!(d
+        .virsh(&["dumpxml", "vm-basic"])
+        .expect_ok()
+        .contains("<domain type='vz' id="));
+    assert!(d
+        .virsh(&["dumpxml", "--inactive", "vm-basic"])
+        .expect_ok()
+        .contains("<domain type='vz'>"));
+}
+
+#[test]
+fn bad_xml_changes_nothing() {
+    let d = Daemon::start();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    let before = d.virsh(&["dumpxml", "vm-basic"]).expect_ok().to_string();
+    let base = fs::read_to_string(fixture("vm-basic.xml")).unwrap();
+    for (what, xml, needle) in [
+        (
+            "malformed",
+            "<domain type='vz'><name>x</name>".to_string(),
+            "(domain_definition)",
+        ),
+        (
+            "a device",
+            base.replace(
+                "</domain>",
+                "<devices><disk type='file' device='disk'/></devices></domain>",
+            ),
+            "unsupported configuration",
+        ),
+        (
+            "a foreign domain type",
+            base.replace("type='vz'", "type='kvm'"),
+            "unsupported configuration",
+        ),
+        (
+            "on_reboot destroy",
+            base.replace("</domain>", "<on_reboot>destroy</on_reboot></domain>"),
+            "unsupported configuration",
+        ),
+        (
+            "same name, other uuid",
+            base.replace("1f0c6b2e", "2f0c6b2e"),
+            "already defined with uuid",
+        ),
+    ] {
+        let f = d.dir.join("bad.xml");
+        fs::write(&f, xml).unwrap();
+        let out = d.virsh(&["define", f.to_str().unwrap()]);
+        assert!(!out.ok(), "{what} accepted");
+        assert!(out.stderr.contains(needle), "{what}: {out:?}");
+    }
+    assert_eq!(d.virsh(&["dumpxml", "vm-basic"]).expect_ok(), before);
+    assert_eq!(
+        d.virsh(&["list", "--all", "--name"]).expect_ok().trim(),
+        "vm-basic"
+    );
+}
+
+#[test]
+fn python_scenario_and_error_codes() {
+    let d = Daemon::start();
+    let xml = fs::read_to_string(fixture("vm-basic.xml")).unwrap();
+    let script = format!(
+        r#"
+import libvirt
+c = libvirt.open("{uri}")
+dom = c.defineXML('''{xml}''')
+assert dom.name() == "vm-basic"
+assert dom.info()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+dom.create()
+assert dom.state() == [libvirt.VIR_DOMAIN_RUNNING, 1], dom.state()
+assert dom.isActive() == 1 and dom.ID() > 0
+def code(f):
+    try:
+        f()
+    except libvirt.libvirtError as e:
+        return (e.get_error_code(), e.get_error_domain())
+    return None
+assert code(dom.create) == (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_FROM_PARALLELS), code(dom.create)
+assert code(lambda: c.lookupByName("nosuch")) == (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_FROM_PARALLELS)
+assert code(lambda: c.defineXML("<domain")) [0] == libvirt.VIR_ERR_XML_DETAIL
+assert code(lambda: dom.createWithFlags(64)) is not None
+dom.suspend()
+assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+dom.resume()
+dom.destroy()
+assert code(dom.destroy) == (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_FROM_PARALLELS)
+names = sorted(d.name() for d in c.listAllDomains(0))
+assert names == ["vm-basic"], names
+assert [d.name() for d in c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)] == []
+dom.undefine()
+assert c.listAllDomains(0) == []
+ro = libvirt.openReadOnly("{ro}")
+assert code(lambda: ro.lookupByName("x")) == (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_FROM_PARALLELS)
+print("ok")
+"#,
+        uri = d.uri(),
+        ro = d.ro_uri()
+    );
+    let out = python(&script);
+    assert_eq!(out.stdout.trim(), "ok", "{out:?}");
+}
+
+#[test]
+fn guests_and_states_survive_a_killed_daemon() {
+    let mut d = Daemon::start();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
+    d.virsh(&["start", "vm-basic"]).expect_ok();
+    d.virsh(&["autostart", "ct-basic"]).expect_ok();
+    let before_list = d.virsh(&["list", "--all"]).expect_ok().to_string();
+    let before_xml = d
+        .virsh(&["dumpxml", "--inactive", "vm-basic"])
+        .expect_ok()
+        .to_string();
+    d.signal("KILL");
+    d.wait_exit(Duration::from_secs(10));
+    let mut again = d.command(&[]);
+    again
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    d.child = Some(again.spawn().unwrap());
+    d.wait_ready();
+    assert_eq!(d.virsh(&["list", "--all"]).expect_ok(), before_list);
+    assert_eq!(
+        d.virsh(&["dumpxml", "--inactive", "vm-basic"]).expect_ok(),
+        before_xml
+    );
+    assert_eq!(
+        field(d.virsh(&["dominfo", "ct-basic"]).expect_ok(), "Autostart:"),
+        "enable"
+    );
+}
+
+#[test]
+fn a_second_daemon_cannot_share_the_store() {
+    let d = Daemon::start();
+    let mut other = Daemon::prepare(&format!(
+        "vz_embedded_dir = \"{}\"\n",
+        d.dir.join("store").display()
+    ));
+    let out = run_cmd(&mut other.command(&[]), Duration::from_secs(20));
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("embedded Virtuozzo host"), "{out:?}");
+    other.child = None;
+    d.virsh(&["list", "--all"]).expect_ok();
+}
+
+#[test]
+fn system_sdk_without_library_fails_at_startup() {
+    let d = Daemon::prepare("vz_sdk = \"system\"\n");
+    let out = run_cmd(&mut d.command(&[]), Duration::from_secs(20));
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("libprl_sdk.so.7"), "{out:?}");
+    assert!(!d.rw().exists());
+}
+
+#[test]
+fn parallel_clients_on_different_and_same_guests() {
+    let d = Daemon::start();
+    let base = fs::read_to_string(fixture("vm-basic.xml")).unwrap();
+    for i in 0..20 {
+        let xml = base.replace("vm-basic", &format!("par{i}")).replace(
+            "1f0c6b2e-3a4d-4e5f-8a9b-0c1d2e3f4a5b",
+            &format!("00000000-0000-4000-8000-0000000000{i:02}"),
+        );
+        let f = d.dir.join(&format!("par{i}.xml"));
+        fs::write(&f, xml).unwrap();
+        d.virsh(&["define", f.to_str().unwrap()]).expect_ok();
+    }
+    // 20 clients, 20 guests: all succeed.
+    let handles: Vec<_> = (0..20)
+        .map(|i| {
+            let uri = d.uri();
+            std::thread::spawn(move || {
+                let name = format!("par{i}");
+                virsh(&uri, &["start", &name]).expect_ok();
+                virsh(&uri, &["suspend", &name]).expect_ok();
+                virsh(&uri, &["destroy", &name]).expect_ok();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    // 20 clients, one guest: serialised, none lost.
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let uri = d.uri();
+            std::thread::spawn(move || virsh(&uri, &["autostart", "par0"]).ok())
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap()));
+    assert_eq!(
+        field(d.virsh(&["dominfo", "par0"]).expect_ok(), "Autostart:"),
+        "enable"
+    );
+    assert_eq!(
+        d.virsh(&["list", "--all", "--name"])
+            .expect_ok()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .count(),
+        20
+    );
+}
