@@ -326,3 +326,162 @@ simple_lifecycle! {
     suspend(DomainArgs, 0, "vzDomainSuspend") => Suspend;
     resume(DomainArgs, 0, "vzDomainResume") => Resume;
 }
+
+/// VIR_DOMAIN_AFFECT_LIVE
+const AFFECT_LIVE: u32 = 1;
+/// VIR_DOMAIN_AFFECT_CONFIG
+const AFFECT_CONFIG: u32 = 2;
+
+/// The vz driver's rule for config changes: every change is persistent,
+/// so CONFIG is required, and LIVE too while the domain runs.
+fn update_flags(d: &VzDomain, flags: u32) -> VirResult<()> {
+    let f = if flags & (AFFECT_LIVE | AFFECT_CONFIG) == 0 {
+        if d.is_active() {
+            AFFECT_LIVE | AFFECT_CONFIG
+        } else {
+            AFFECT_CONFIG
+        }
+    } else {
+        flags
+    };
+    let invalid = |m: &str| {
+        VirError::new(
+            crate::error::ErrorCode::OperationInvalid,
+            ErrorDomain::Parallels,
+            m,
+        )
+    };
+    if f & AFFECT_CONFIG == 0 {
+        return Err(invalid(
+            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag",
+        ));
+    }
+    if d.is_active() && f & AFFECT_LIVE == 0 {
+        return Err(invalid(
+            "Updates on a running domain need VIR_DOMAIN_AFFECT_LIVE flag",
+        ));
+    }
+    if !d.is_active() && f & AFFECT_LIVE != 0 {
+        return Err(invalid("domain is not running"));
+    }
+    Ok(())
+}
+
+fn set_memory_common(call: &Call, dom: &Domain, memory: u64, f: u32) -> VirResult<()> {
+    let conn = call.conn()?;
+    let driver = conn.driver();
+    let _job = driver.begin_job(&dom.uuid.0)?;
+    let d = driver.domain_by_uuid(&dom.uuid.0)?;
+    update_flags(&d, f)?;
+    driver.set_memory(&d, memory)
+}
+
+/// DOMAIN_SET_MEMORY
+pub fn set_memory(call: &Call, a: SetMemoryArgs) -> VirResult<()> {
+    set_memory_common(call, &a.dom, a.memory, 0)
+}
+
+/// DOMAIN_SET_MEMORY_FLAGS
+pub fn set_memory_flags(call: &Call, a: SetMemoryFlagsArgs) -> VirResult<()> {
+    flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG,
+        "vzDomainSetMemoryFlags",
+    )?;
+    set_memory_common(call, &a.dom, a.memory, a.flags)
+}
+
+fn set_vcpus_common(call: &Call, dom: &Domain, n: u32, f: u32) -> VirResult<()> {
+    let conn = call.conn()?;
+    let driver = conn.driver();
+    let _job = driver.begin_job(&dom.uuid.0)?;
+    let d = driver.domain_by_uuid(&dom.uuid.0)?;
+    update_flags(&d, f)?;
+    driver.set_vcpus(&d, n)
+}
+
+/// DOMAIN_SET_VCPUS
+pub fn set_vcpus(call: &Call, a: SetVcpusArgs) -> VirResult<()> {
+    set_vcpus_common(call, &a.dom, a.nvcpus, 0)
+}
+
+/// DOMAIN_SET_VCPUS_FLAGS
+pub fn set_vcpus_flags(call: &Call, a: SetVcpusFlagsArgs) -> VirResult<()> {
+    flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG,
+        "vzDomainSetVcpusFlags",
+    )?;
+    set_vcpus_common(call, &a.dom, a.nvcpus, a.flags)
+}
+
+/// DOMAIN_GET_VCPUS_FLAGS (current and maximum are the same on vz)
+pub fn get_vcpus_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<i32> {
+    const MAXIMUM: u32 = 4;
+    flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG | MAXIMUM,
+        "vzDomainGetVcpusFlags",
+    )?;
+    let d = lookup(call, &a.dom)?;
+    if a.flags & AFFECT_LIVE != 0 && a.flags & AFFECT_CONFIG != 0 {
+        return Err(VirError::new(
+            crate::error::ErrorCode::InvalidArg,
+            ErrorDomain::Parallels,
+            "flags 'affect live' and 'affect config' are mutually exclusive",
+        ));
+    }
+    if a.flags & AFFECT_LIVE != 0 && !d.is_active() {
+        return Err(VirError::new(
+            crate::error::ErrorCode::OperationInvalid,
+            ErrorDomain::Parallels,
+            "domain is not running",
+        ));
+    }
+    Ok(d.def.vcpus as i32)
+}
+
+/// DOMAIN_GET_VCPUS: running domains only, every vCPU on every host CPU.
+pub fn get_vcpus(call: &Call, a: GetVcpusArgs) -> VirResult<GetVcpusRet> {
+    let d = lookup(call, &a.dom)?;
+    if !d.is_active() {
+        return Err(VirError::new(
+            crate::error::ErrorCode::OperationInvalid,
+            ErrorDomain::Parallels,
+            "cannot list vcpu pinning for an inactive domain",
+        ));
+    }
+    if a.maxinfo < 0 || a.maplen < 0 || (a.maxinfo as i64) * (a.maplen as i64) > 8_388_608 {
+        return Err(VirError::rpc("maxinfo * maplen > REMOTE_CPUMAPS_MAX"));
+    }
+    let n = (d.def.vcpus as usize).min(a.maxinfo as usize);
+    let info = (0..n)
+        .map(|i| VcpuInfo {
+            number: i as u32,
+            state: 1,
+            cpu_time: 0,
+            cpu: -1,
+        })
+        .collect();
+    let (total, _, _) = call.conn()?.driver().host().cpu_map()?;
+    let mut map = vec![0u8; a.maplen as usize];
+    for c in 0..(total as usize).min(map.len() * 8) {
+        map[c / 8] |= 1 << (c % 8);
+    }
+    Ok(GetVcpusRet {
+        info,
+        cpumaps: crate::rpc::xdr::Opaque(map.repeat(n)),
+    })
+}
+
+/// CONNECT_GET_DOMAIN_CAPABILITIES
+pub fn get_domain_capabilities(call: &Call, a: GetDomainCapabilitiesArgs) -> VirResult<String> {
+    call.conn()?;
+    flags(a.flags, 0, "vzConnectGetDomainCapabilities")?;
+    crate::vz::capabilities::domain_capabilities_xml(
+        a.emulatorbin.as_deref(),
+        a.arch.as_deref(),
+        a.machine.as_deref(),
+        a.virttype.as_deref(),
+    )
+}

@@ -100,7 +100,7 @@ procedures! {
     17 DOMAIN_GET_MAX_MEMORY "virDomainGetMaxMemory" Read High Open => domain::get_max_memory;
     18 DOMAIN_GET_MAX_VCPUS "virDomainGetMaxVcpus" Read High Open => domain::get_max_vcpus;
     19 DOMAIN_GET_OS_TYPE "virDomainGetOSType" Read High Open => domain::get_os_type;
-    20 DOMAIN_GET_VCPUS "virDomainGetVcpus" Read High Open => none;
+    20 DOMAIN_GET_VCPUS "virDomainGetVcpus" Read High Open => domain::get_vcpus;
     21 CONNECT_LIST_DEFINED_DOMAINS "virConnectListDefinedDomains" Read High Open => domain::list_defined;
     22 DOMAIN_LOOKUP_BY_ID "virDomainLookupByID" Read High Open => domain::lookup_by_id;
     23 DOMAIN_LOOKUP_BY_NAME "virDomainLookupByName" Read High Open => domain::lookup_by_name;
@@ -110,8 +110,8 @@ procedures! {
     28 DOMAIN_RESUME "virDomainResume" Write Normal Open => domain::resume;
     29 DOMAIN_SET_AUTOSTART "virDomainSetAutostart" Write High Open => domain::set_autostart;
     30 DOMAIN_SET_MAX_MEMORY "virDomainSetMaxMemory" Write High Open => none;
-    31 DOMAIN_SET_MEMORY "virDomainSetMemory" Write Normal Open => none;
-    32 DOMAIN_SET_VCPUS "virDomainSetVcpus" Write Normal Open => none;
+    31 DOMAIN_SET_MEMORY "virDomainSetMemory" Write Normal Open => domain::set_memory;
+    32 DOMAIN_SET_VCPUS "virDomainSetVcpus" Write Normal Open => domain::set_vcpus;
     33 DOMAIN_SHUTDOWN "virDomainShutdown" Write Normal Open => domain::shutdown;
     34 DOMAIN_SUSPEND "virDomainSuspend" Write Normal Open => domain::suspend;
     35 DOMAIN_UNDEFINE "virDomainUndefine" Write High Open => domain::undefine;
@@ -152,11 +152,11 @@ procedures! {
     192 DOMAIN_REVERT_TO_SNAPSHOT "virDomainRevertToSnapshot" Write Normal Open => none;
     193 DOMAIN_SNAPSHOT_DELETE "virDomainSnapshotDelete" Write Normal Open => none;
     196 DOMAIN_CREATE_WITH_FLAGS "virDomainCreateWithFlags" Write Normal Open => domain::create_with_flags;
-    199 DOMAIN_SET_VCPUS_FLAGS "virDomainSetVcpusFlags" Write Normal Open => none;
-    200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" Read Normal Open => none;
+    199 DOMAIN_SET_VCPUS_FLAGS "virDomainSetVcpusFlags" Write Normal Open => domain::set_vcpus_flags;
+    200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" Read Normal Open => domain::get_vcpus_flags;
     202 DOMAIN_IS_UPDATED "virDomainIsUpdated" Read High Open => domain::is_updated;
     203 CONNECT_GET_SYSINFO "virConnectGetSysinfo" Read Normal Open => connect::get_sysinfo;
-    204 DOMAIN_SET_MEMORY_FLAGS "virDomainSetMemoryFlags" Write Normal Open => none;
+    204 DOMAIN_SET_MEMORY_FLAGS "virDomainSetMemoryFlags" Write Normal Open => domain::set_memory_flags;
     212 DOMAIN_GET_STATE "virDomainGetState" Read High Open => domain::get_state;
     227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Read Inline Open => host::node_get_cpu_stats;
     228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Read Inline Open => host::node_get_memory_stats;
@@ -181,7 +181,7 @@ procedures! {
     316 CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => none;
     317 CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => none;
     338 DOMAIN_SET_TIME "virDomainSetTime" Write Normal Open => none;
-    342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Read Normal Open => none;
+    342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Read Normal Open => domain::get_domain_capabilities;
     344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Read Normal Open => none;
     350 DOMAIN_DEFINE_XML_FLAGS "virDomainDefineXMLFlags" Write High Open => domain::define_xml_flags;
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Read Inline Open => connect::register_close_callback;

@@ -251,3 +251,91 @@ pub struct SetAutostartArgs {
     /// 1 to enable.
     pub autostart: i32,
 }
+
+/// `remote_domain_set_memory_flags_args` (flags 0 for SET_MEMORY).
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SetMemoryArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// New memory in KiB.
+    pub memory: u64,
+}
+
+/// `remote_domain_set_memory_flags_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SetMemoryFlagsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// New memory in KiB.
+    pub memory: u64,
+    /// VIR_DOMAIN_AFFECT_* and VIR_DOMAIN_MEM_MAXIMUM.
+    pub flags: u32,
+}
+
+/// `remote_domain_set_vcpus_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SetVcpusArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// New count.
+    pub nvcpus: u32,
+}
+
+/// `remote_domain_set_vcpus_flags_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SetVcpusFlagsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// New count.
+    pub nvcpus: u32,
+    /// VIR_DOMAIN_AFFECT_* and VIR_DOMAIN_VCPU_*.
+    pub flags: u32,
+}
+
+/// `remote_domain_get_vcpus_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct GetVcpusArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Room for this many vcpu infos.
+    pub maxinfo: i32,
+    /// Bytes per CPU map.
+    pub maplen: i32,
+}
+
+/// `remote_vcpu_info`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct VcpuInfo {
+    /// vCPU number.
+    pub number: u32,
+    /// 0 offline, 1 running, 2 blocked.
+    pub state: i32,
+    /// CPU time in ns.
+    pub cpu_time: u64,
+    /// Host CPU it runs on, -1 unknown.
+    pub cpu: i32,
+}
+
+/// `remote_domain_get_vcpus_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct GetVcpusRet {
+    /// Per-vCPU info.
+    pub info: Vec<VcpuInfo>,
+    /// CPU maps, `maplen` bytes per vCPU.
+    pub cpumaps: Opaque,
+}
+
+/// `remote_connect_get_domain_capabilities_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct GetDomainCapabilitiesArgs {
+    /// Emulator binary, or none.
+    pub emulatorbin: Option<String>,
+    /// Architecture, or none.
+    pub arch: Option<String>,
+    /// Machine type, or none.
+    pub machine: Option<String>,
+    /// Virtualization type, or none.
+    pub virttype: Option<String>,
+    /// Flags.
+    pub flags: u32,
+}

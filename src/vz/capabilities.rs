@@ -86,6 +86,49 @@ pub fn capabilities_xml(input: &CapsInput) -> String {
     x
 }
 
+/// virConnectGetDomainCapabilities: what the driver accepts in domain XML.
+pub fn domain_capabilities_xml(
+    emulator: Option<&str>,
+    arch: Option<&str>,
+    machine: Option<&str>,
+    virttype: Option<&str>,
+) -> crate::error::VirResult<String> {
+    use crate::error::{ErrorCode, ErrorDomain, VirError};
+    let bad = |what: &str, v: &str| {
+        VirError::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Parallels,
+            format!("unknown {what} '{v}'"),
+        )
+    };
+    let virttype = virttype.unwrap_or("vz");
+    if virttype != "vz" && virttype != "parallels" {
+        return Err(bad("virttype", virttype));
+    }
+    let arch = arch.unwrap_or("x86_64");
+    if arch != "x86_64" && arch != "i686" {
+        return Err(bad("architecture", arch));
+    }
+    if let Some(m) = machine {
+        return Err(bad("machine type", m));
+    }
+    if let Some(e) = emulator.filter(|e| *e != "vz" && *e != "parallels") {
+        return Err(bad("emulator", e));
+    }
+    Ok(format!(
+        "<domainCapabilities>\n  <path>{virttype}</path>\n  <domain>{virttype}</domain>\n  <arch>{arch}</arch>\n  \
+<vcpu max='{max}'/>\n  <iothreads supported='no'/>\n  <os supported='yes'>\n    <enum name='firmware'/>\n    <loader supported='no'/>\n  </os>\n  \
+<cpu>\n    <mode name='host-passthrough' supported='no'/>\n    <mode name='maximum' supported='no'/>\n    <mode name='host-model' supported='no'/>\n    <mode name='custom' supported='no'/>\n  </cpu>\n  \
+<devices>\n    <disk supported='yes'>\n      <enum name='diskDevice'>\n        <value>disk</value>\n        <value>cdrom</value>\n      </enum>\n      \
+<enum name='bus'>\n        <value>ide</value>\n        <value>scsi</value>\n      </enum>\n      <enum name='model'/>\n    </disk>\n    \
+<graphics supported='yes'>\n      <enum name='type'>\n        <value>vnc</value>\n      </enum>\n    </graphics>\n    \
+<video supported='yes'>\n      <enum name='modelType'>\n        <value>vga</value>\n      </enum>\n    </video>\n    \
+<hostdev supported='no'/>\n    <rng supported='no'/>\n    <filesystem supported='yes'>\n      <enum name='driverType'>\n        <value>ploop</value>\n      </enum>\n    </filesystem>\n  </devices>\n  \
+<features>\n    <gic supported='no'/>\n    <vmcoreinfo supported='no'/>\n    <genid supported='no'/>\n    <sev supported='no'/>\n  </features>\n</domainCapabilities>\n",
+        max = super::MAX_VCPUS
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

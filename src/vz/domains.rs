@@ -359,3 +359,42 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
     g.set_cpus(def.vcpus)?;
     g.set_description(&def.description)
 }
+
+impl Driver {
+    /// Sets a domain's memory (KiB, whole MiB), the caller holding its job.
+    pub fn set_memory(&self, d: &Domain, kib: u64) -> VirResult<()> {
+        if kib == 0 || !kib.is_multiple_of(1024) {
+            return Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Parallels,
+                "Memory size should be multiple of 1Mb.",
+            ));
+        }
+        let mb = u32::try_from(kib / 1024).map_err(|_| {
+            VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Parallels,
+                "memory size too large",
+            )
+        })?;
+        let g = &d.guest;
+        g.begin_edit().map_err(sdk_error)?;
+        g.set_ram_mb(mb).map_err(sdk_error)?;
+        g.commit().map_err(sdk_error)
+    }
+
+    /// Sets a domain's vCPU count, the caller holding its job.
+    pub fn set_vcpus(&self, d: &Domain, n: u32) -> VirResult<()> {
+        if n == 0 || n > super::MAX_VCPUS as u32 {
+            return Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Parallels,
+                format!("invalid vcpu count {n}"),
+            ));
+        }
+        let g = &d.guest;
+        g.begin_edit().map_err(sdk_error)?;
+        g.set_cpus(n).map_err(sdk_error)?;
+        g.commit().map_err(sdk_error)
+    }
+}
