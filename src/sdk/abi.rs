@@ -78,6 +78,70 @@ pub mod handle_type {
     pub const PHT_LOGIN_RESPONSE: u32 = 268_435_499;
     /// A guest's runtime info.
     pub const PHT_VM_INFO: u32 = 268_435_476;
+    /// A hard disk.
+    pub const PHT_VIRTUAL_DEV_HARD_DISK: u32 = 268_435_466;
+    /// An optical disk.
+    pub const PHT_VIRTUAL_DEV_OPTICAL_DISK: u32 = 268_435_470;
+    /// A network adapter.
+    pub const PHT_VIRTUAL_DEV_NET_ADAPTER: u32 = 268_435_467;
+    /// A serial port.
+    pub const PHT_VIRTUAL_DEV_SERIAL_PORT: u32 = 268_435_469;
+    /// A boot order entry.
+    pub const PHT_BOOT_DEVICE: u32 = 268_435_497;
+}
+
+/// Device types (`PRL_DEVICE_TYPE`).
+pub mod dev {
+    /// Optical disk.
+    pub const PDE_OPTICAL_DISK: u32 = 5;
+    /// Hard disk.
+    pub const PDE_HARD_DISK: u32 = 6;
+    /// Network adapter.
+    pub const PDE_GENERIC_NETWORK_ADAPTER: u32 = 8;
+    /// Serial port.
+    pub const PDE_SERIAL_PORT: u32 = 10;
+    /// Emulation: a real host device.
+    pub const PDT_USE_REAL_DEVICE: u32 = 0;
+    /// Emulation: an image file.
+    pub const PDT_USE_IMAGE_FILE: u32 = 1;
+    /// Emulation: an output file.
+    pub const PDT_USE_OUTPUT_FILE: u32 = 2;
+    /// Emulation: a socket.
+    pub const PDT_USE_SERIAL_PORT_SOCKET_MODE: u32 = 3;
+    /// Emulation: a directory (container file system).
+    pub const PDT_USE_FILE_SYSTEM: u32 = 5;
+    /// Bus: IDE.
+    pub const PMS_IDE_DEVICE: u32 = 0;
+    /// Bus: SCSI.
+    pub const PMS_SCSI_DEVICE: u32 = 1;
+    /// Bus: SATA.
+    pub const PMS_SATA_DEVICE: u32 = 2;
+    /// Network: host-only.
+    pub const PNA_HOST_ONLY: u32 = 0;
+    /// Network: a virtual network.
+    pub const PNA_BRIDGED_NETWORK: u32 = 2;
+    /// Network: routed (containers).
+    pub const PNA_ROUTED: u32 = 5;
+    /// Network: a host bridge.
+    pub const PNA_BRIDGE: u32 = 6;
+    /// Adapter model: none given.
+    pub const PNT_UNDEFINED: u32 = 0;
+    /// Adapter model: RTL8139.
+    pub const PNT_RTL: u32 = 1;
+    /// Adapter model: e1000.
+    pub const PNT_E1000: u32 = 2;
+    /// Adapter model: virtio.
+    pub const PNT_VIRTIO: u32 = 3;
+    /// Serial socket: server.
+    pub const PSP_SERIAL_SOCKET_SERVER: u32 = 0;
+    /// Serial socket: client.
+    pub const PSP_SERIAL_SOCKET_CLIENT: u32 = 1;
+    /// VNC off.
+    pub const PRD_DISABLED: u32 = 0;
+    /// VNC with an automatic port.
+    pub const PRD_AUTO: u32 = 1;
+    /// VNC on a given port.
+    pub const PRD_MANUAL: u32 = 2;
 }
 
 /// Guest states (`VIRTUAL_MACHINE_STATE`).

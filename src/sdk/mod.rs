@@ -315,6 +315,29 @@ macro_rules! guest_str {
     };
 }
 
+macro_rules! guest_bool {
+    ($get:ident => $getf:ident, $set:ident => $setf:ident) => {
+        #[doc = concat!("`", stringify!($getf), "`")]
+        pub fn $get(&self) -> Result<bool, SdkError> {
+            let mut v: PRL_BOOL = 0;
+            // SAFETY: live handle, valid out-pointer.
+            check(
+                unsafe { (self.t().$getf)(self.h.raw, &mut v) },
+                stringify!($getf),
+            )?;
+            Ok(v != 0)
+        }
+        #[doc = concat!("`", stringify!($setf), "`")]
+        pub fn $set(&self, v: bool) -> Result<(), SdkError> {
+            // SAFETY: live handle.
+            check(
+                unsafe { (self.t().$setf)(self.h.raw, v as PRL_BOOL) },
+                stringify!($setf),
+            )
+        }
+    };
+}
+
 macro_rules! guest_job {
     ($($name:ident => $f:ident($($arg:expr),*);)*) => {$(
         #[doc = concat!("`", stringify!($f), "` (a job, waited for)")]
@@ -338,6 +361,77 @@ impl Guest {
     guest_u32!(cpus => PrlVmCfg_GetCpuCount, set_cpus => PrlVmCfg_SetCpuCount);
     guest_u32!(vm_type => PrlVmCfg_GetVmType, set_vm_type => PrlVmCfg_SetVmType);
     guest_u32!(autostart => PrlVmCfg_GetAutoStart, set_autostart => PrlVmCfg_SetAutoStart);
+
+    guest_u32!(vnc_mode => PrlVmCfg_GetVNCMode, set_vnc_mode => PrlVmCfg_SetVNCMode);
+    guest_u32!(vnc_port => PrlVmCfg_GetVNCPort, set_vnc_port => PrlVmCfg_SetVNCPort);
+    guest_str!(vnc_host => PrlVmCfg_GetVNCHostName, set_vnc_host => PrlVmCfg_SetVNCHostName);
+    guest_str!(vnc_password => PrlVmCfg_GetVNCPassword, set_vnc_password => PrlVmCfg_SetVNCPassword);
+    guest_u32!(video_ram_mb => PrlVmCfg_GetVideoRamSize, set_video_ram_mb => PrlVmCfg_SetVideoRamSize);
+    guest_str!(os_template => PrlVmCfg_GetOsTemplate, set_os_template => PrlVmCfg_SetOsTemplate);
+
+    /// The devices of a PDE_* type, in order.
+    pub fn devices(&self, dev_type: u32) -> Result<Vec<Device>, SdkError> {
+        let mut n: PRL_UINT32 = 0;
+        // SAFETY: live guest handle, valid out-pointer.
+        check(
+            unsafe { (self.t().PrlVmCfg_GetDevsCountByType)(self.h.raw, dev_type, &mut n) },
+            "PrlVmCfg_GetDevsCountByType",
+        )?;
+        (0..n)
+            .map(|i| {
+                self.h
+                    .sdk
+                    .new_handle("PrlVmCfg_GetDevByType", |p| {
+                        // SAFETY: live guest handle, index in range, out-pointer.
+                        unsafe { (self.t().PrlVmCfg_GetDevByType)(self.h.raw, dev_type, i, p) }
+                    })
+                    .map(|h| Device { h })
+            })
+            .collect()
+    }
+
+    /// A new device of a PDE_* type (PrlVmCfg_CreateVmDev).
+    pub fn create_device(&self, dev_type: u32) -> Result<Device, SdkError> {
+        self.h
+            .sdk
+            .new_handle("PrlVmCfg_CreateVmDev", |p| {
+                // SAFETY: live guest handle, out-pointer.
+                unsafe { (self.t().PrlVmCfg_CreateVmDev)(self.h.raw, dev_type, p) }
+            })
+            .map(|h| Device { h })
+    }
+
+    /// The boot order entries.
+    pub fn boot_devices(&self) -> Result<Vec<BootDevice>, SdkError> {
+        let mut n: PRL_UINT32 = 0;
+        // SAFETY: live guest handle, valid out-pointer.
+        check(
+            unsafe { (self.t().PrlVmCfg_GetBootDevCount)(self.h.raw, &mut n) },
+            "PrlVmCfg_GetBootDevCount",
+        )?;
+        (0..n)
+            .map(|i| {
+                self.h
+                    .sdk
+                    .new_handle("PrlVmCfg_GetBootDev", |p| {
+                        // SAFETY: live guest handle, index in range, out-pointer.
+                        unsafe { (self.t().PrlVmCfg_GetBootDev)(self.h.raw, i, p) }
+                    })
+                    .map(|h| BootDevice { h })
+            })
+            .collect()
+    }
+
+    /// A new boot order entry (PrlVmCfg_CreateBootDev).
+    pub fn create_boot_device(&self) -> Result<BootDevice, SdkError> {
+        self.h
+            .sdk
+            .new_handle("PrlVmCfg_CreateBootDev", |p| {
+                // SAFETY: live guest handle, out-pointer.
+                unsafe { (self.t().PrlVmCfg_CreateBootDev)(self.h.raw, p) }
+            })
+            .map(|h| BootDevice { h })
+    }
 
     /// `PrlVmCfg_GetEnvId`
     pub fn env_id(&self) -> Result<u32, SdkError> {
@@ -383,6 +477,85 @@ impl Guest {
             "PrlVmInfo_GetState",
         )?;
         Ok(s)
+    }
+}
+
+/// A device handle of a guest.
+#[derive(Debug)]
+pub struct Device {
+    h: Handle,
+}
+
+impl Device {
+    fn t(&self) -> &SdkTable {
+        &self.h.sdk.t
+    }
+
+    guest_u32!(index => PrlVmDev_GetIndex, set_index => PrlVmDev_SetIndex);
+    guest_u32!(emulated_type => PrlVmDev_GetEmulatedType, set_emulated_type => PrlVmDev_SetEmulatedType);
+    guest_u32!(stack_index => PrlVmDev_GetStackIndex, set_stack_index => PrlVmDev_SetStackIndex);
+    guest_u32!(iface_type => PrlVmDev_GetIfaceType, set_iface_type => PrlVmDev_SetIfaceType);
+    guest_u32!(adapter_type => PrlVmDevNet_GetAdapterType, set_adapter_type => PrlVmDevNet_SetAdapterType);
+    guest_u32!(socket_mode => PrlVmDevSerial_GetSocketMode, set_socket_mode => PrlVmDevSerial_SetSocketMode);
+    guest_bool!(connected => PrlVmDev_IsConnected, set_connected => PrlVmDev_SetConnected);
+    guest_str!(image_path => PrlVmDev_GetImagePath, set_image_path => PrlVmDev_SetImagePath);
+    guest_str!(friendly_name => PrlVmDev_GetFriendlyName, set_friendly_name => PrlVmDev_SetFriendlyName);
+    guest_str!(mac => PrlVmDevNet_GetMacAddress, set_mac => PrlVmDevNet_SetMacAddress);
+    guest_str!(host_iface => PrlVmDevNet_GetHostInterfaceName, set_host_iface => PrlVmDevNet_SetHostInterfaceName);
+    guest_str!(network => PrlVmDevNet_GetVirtualNetworkId, set_network => PrlVmDevNet_SetVirtualNetworkId);
+    guest_str!(mount_point => PrlVmDevHd_GetMountPoint, set_mount_point => PrlVmDevHd_SetMountPoint);
+
+    /// `PrlVmDev_SetSysName`
+    pub fn set_sys_name(&self, v: &str) -> Result<(), SdkError> {
+        let c = cstring(v)?;
+        // SAFETY: live device handle, NUL-terminated string.
+        check(
+            unsafe { (self.t().PrlVmDev_SetSysName)(self.h.raw, c.as_ptr()) },
+            "PrlVmDev_SetSysName",
+        )
+    }
+
+    /// `PrlVmDev_Remove`
+    pub fn remove(&self) -> Result<(), SdkError> {
+        // SAFETY: live device handle.
+        check(
+            unsafe { (self.t().PrlVmDev_Remove)(self.h.raw) },
+            "PrlVmDev_Remove",
+        )
+    }
+}
+
+/// A boot order entry of a guest.
+#[derive(Debug)]
+pub struct BootDevice {
+    h: Handle,
+}
+
+impl BootDevice {
+    fn t(&self) -> &SdkTable {
+        &self.h.sdk.t
+    }
+
+    guest_u32!(dev_type => PrlBootDev_GetType, set_dev_type => PrlBootDev_SetType);
+    guest_u32!(index => PrlBootDev_GetIndex, set_index => PrlBootDev_SetIndex);
+    guest_u32!(sequence => PrlBootDev_GetSequenceIndex, set_sequence => PrlBootDev_SetSequenceIndex);
+
+    /// `PrlBootDev_SetInUse`
+    pub fn set_in_use(&self, v: bool) -> Result<(), SdkError> {
+        // SAFETY: live boot entry handle.
+        check(
+            unsafe { (self.t().PrlBootDev_SetInUse)(self.h.raw, v as PRL_BOOL) },
+            "PrlBootDev_SetInUse",
+        )
+    }
+
+    /// `PrlBootDev_Remove`
+    pub fn remove(&self) -> Result<(), SdkError> {
+        // SAFETY: live boot entry handle.
+        check(
+            unsafe { (self.t().PrlBootDev_Remove)(self.h.raw) },
+            "PrlBootDev_Remove",
+        )
     }
 }
 

@@ -30,6 +30,144 @@ impl OsType {
     }
 }
 
+/// A disk's device kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskDevice {
+    /// A hard disk.
+    Disk,
+    /// A CD/DVD drive.
+    Cdrom,
+}
+
+/// A disk bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bus {
+    /// IDE.
+    Ide,
+    /// SCSI.
+    Scsi,
+    /// SATA.
+    Sata,
+}
+
+impl Bus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Bus::Ide => "ide",
+            Bus::Scsi => "scsi",
+            Bus::Sata => "sata",
+        }
+    }
+}
+
+/// A `<disk>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disk {
+    /// Disk or CD-ROM.
+    pub device: DiskDevice,
+    /// The image (or host device) path; none for an empty CD-ROM.
+    pub source: Option<String>,
+    /// A host block device rather than an image file.
+    pub block: bool,
+    /// The bus.
+    pub bus: Bus,
+    /// Position on the bus (from the target name: sda = 0, hdb = 1).
+    pub unit: u32,
+}
+
+/// Where an `<interface>` connects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetSource {
+    /// A Virtuozzo virtual network (`host-routed` is routed).
+    Network(String),
+    /// A host bridge.
+    Bridge(String),
+}
+
+/// An `<interface>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    /// Its network.
+    pub source: NetSource,
+    /// MAC address, lower-case with colons.
+    pub mac: String,
+    /// Model (VMs): e1000, virtio or rtl8139.
+    pub model: Option<String>,
+    /// Host-side device name.
+    pub target: Option<String>,
+}
+
+/// The VNC `<graphics>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Graphics {
+    /// The port, or none for autoport.
+    pub port: Option<u32>,
+    /// Listen address.
+    pub listen: String,
+    /// Password.
+    pub passwd: Option<String>,
+}
+
+/// Where a `<serial>` port goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SerialSource {
+    /// A UNIX socket; `listen` for mode='bind'.
+    Unix {
+        /// Socket path.
+        path: String,
+        /// The guest side listens.
+        listen: bool,
+    },
+    /// An output file.
+    File(String),
+    /// A host device.
+    Dev(String),
+}
+
+/// A `<serial>` port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Serial {
+    /// Its backend.
+    pub source: SerialSource,
+    /// Target port.
+    pub port: u32,
+}
+
+/// A container `<filesystem>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filesystem {
+    /// Created from an OS template (at creation only).
+    Template(String),
+    /// A ploop image mounted at `target`.
+    File {
+        /// The image.
+        source: String,
+        /// Mount point in the container.
+        target: String,
+    },
+}
+
+/// A `<boot dev>` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootDev {
+    /// First hard disk.
+    Hd,
+    /// First CD-ROM.
+    Cdrom,
+    /// First network adapter.
+    Network,
+}
+
+impl BootDev {
+    fn as_str(self) -> &'static str {
+        match self {
+            BootDev::Hd => "hd",
+            BootDev::Cdrom => "cdrom",
+            BootDev::Network => "network",
+        }
+    }
+}
+
 /// The parts of a domain definition this driver keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainDef {
@@ -47,6 +185,20 @@ pub struct DomainDef {
     pub vcpus: u32,
     /// Description.
     pub description: String,
+    /// Disks and CD-ROMs.
+    pub disks: Vec<Disk>,
+    /// Network interfaces.
+    pub interfaces: Vec<Interface>,
+    /// VNC, if any.
+    pub graphics: Option<Graphics>,
+    /// Video memory in KiB (VMs).
+    pub video_vram_kib: Option<u64>,
+    /// Serial ports.
+    pub serials: Vec<Serial>,
+    /// Container file systems.
+    pub filesystems: Vec<Filesystem>,
+    /// Boot order (VMs).
+    pub boot: Vec<BootDev>,
 }
 
 /// A parsed XML element.
@@ -248,7 +400,6 @@ fn parse_kib(el: &Element) -> VirResult<u64> {
 const ACCEPTED: &[&str] = &[
     "name",
     "uuid",
-    "title",
     "description",
     "memory",
     "currentMemory",
@@ -259,6 +410,7 @@ const ACCEPTED: &[&str] = &[
     "on_crash",
     "clock",
     "features",
+    "devices",
 ];
 
 /// Parses and validates a domain definition for the vz driver.
@@ -343,7 +495,7 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
         .child("os")
         .ok_or_else(|| invalid("an os element is required".into()))?;
     for c in &os.children {
-        if c.name != "type" {
+        if c.name != "type" && c.name != "boot" {
             return Err(unsupported(format!(
                 "element 'os/{}' is not supported by virtvzd yet",
                 c.name
@@ -362,6 +514,11 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
             )))
         }
     };
+    if let Some(m) = ty.attr("machine") {
+        return Err(unsupported(format!(
+            "machine type '{m}' is not supported by vz driver"
+        )));
+    }
     let arch = ty.attr("arch").unwrap_or("x86_64").to_string();
     if arch != "x86_64" && arch != "i686" {
         return Err(unsupported(format!(
@@ -395,7 +552,7 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
             return Err(unsupported("only clock offset 'utc' is supported".into()));
         }
     }
-    Ok(DomainDef {
+    let mut def = DomainDef {
         name,
         uuid,
         os_type,
@@ -406,7 +563,474 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
             .child("description")
             .map(|d| d.text.clone())
             .unwrap_or_default(),
+        disks: Vec::new(),
+        interfaces: Vec::new(),
+        graphics: None,
+        video_vram_kib: None,
+        serials: Vec::new(),
+        filesystems: Vec::new(),
+        boot: Vec::new(),
+    };
+    for b in os.children.iter().filter(|c| c.name == "boot") {
+        if os_type == OsType::Exe {
+            return Err(unsupported(
+                "boot order is not supported for containers".into(),
+            ));
+        }
+        def.boot.push(match b.attr("dev") {
+            Some("hd") => BootDev::Hd,
+            Some("cdrom") => BootDev::Cdrom,
+            Some("network") => BootDev::Network,
+            Some(other) => {
+                return Err(unsupported(format!(
+                    "boot device '{other}' is not supported"
+                )))
+            }
+            None => return Err(invalid("missing boot dev attribute".into())),
+        });
+    }
+    if let Some(devs) = root.child("devices") {
+        parse_devices(devs, &mut def)?;
+    }
+    if def.os_type == OsType::Hvm && def.boot.is_empty() {
+        def.boot.push(BootDev::Hd);
+    }
+    if def.os_type == OsType::Hvm && def.video_vram_kib.is_none() {
+        def.video_vram_kib = Some(DEFAULT_VRAM_KIB);
+    }
+    Ok(def)
+}
+
+/// Video memory a VM gets when its XML names none.
+const DEFAULT_VRAM_KIB: u64 = 32 * 1024;
+
+/// The target device name for a bus position ("sda", "hdb").
+pub fn target_name(bus: Bus, unit: u32) -> String {
+    let prefix = if bus == Bus::Ide { "hd" } else { "sd" };
+    let mut n = unit as usize;
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    letters.reverse();
+    format!("{prefix}{}", String::from_utf8_lossy(&letters))
+}
+
+fn target_unit(name: &str) -> Option<u32> {
+    let letters = name
+        .strip_prefix("sd")
+        .or_else(|| name.strip_prefix("hd"))
+        .or_else(|| name.strip_prefix("vd"))?;
+    if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for b in letters.bytes() {
+        n = n.checked_mul(26)?.checked_add(u32::from(b - b'a') + 1)?;
+    }
+    Some(n - 1)
+}
+
+/// A MAC address with the vz driver's prefix 42:1C:00.
+fn generate_mac() -> String {
+    let mut b = [0u8; 3];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    format!("42:1c:00:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
+}
+
+fn parse_mac(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6
+        || !parts
+            .iter()
+            .all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok())
+    {
+        return None;
+    }
+    let first = u8::from_str_radix(parts[0], 16).ok()?;
+    if first & 1 != 0 {
+        return None;
+    }
+    Some(s.to_ascii_lowercase())
+}
+
+fn parse_devices(devs: &Element, def: &mut DomainDef) -> VirResult<()> {
+    let vm = def.os_type == OsType::Hvm;
+    for d in &devs.children {
+        match d.name.as_str() {
+            "disk" => def.disks.push(parse_disk(d)?),
+            "interface" => def.interfaces.push(parse_interface(d, vm)?),
+            "graphics" => {
+                if def.graphics.is_some() {
+                    return Err(unsupported(
+                        "vz driver supports only one VNC per domain".into(),
+                    ));
+                }
+                def.graphics = Some(parse_graphics(d)?);
+            }
+            "video" => {
+                if !vm {
+                    continue;
+                }
+                if def.video_vram_kib.is_some() {
+                    return Err(unsupported(
+                        "vz driver supports only one video adapter".into(),
+                    ));
+                }
+                let m = d.child("model");
+                if let Some(t) = m.and_then(|m| m.attr("type")).filter(|t| *t != "vga") {
+                    return Err(unsupported(format!(
+                        "video type '{t}' is not supported by vz driver"
+                    )));
+                }
+                if m.and_then(|m| m.attr("heads")).is_some_and(|h| h != "1") {
+                    return Err(unsupported(
+                        "vz driver supports only one monitor per video adapter".into(),
+                    ));
+                }
+                let vram = match m.and_then(|m| m.attr("vram")) {
+                    Some(v) => v
+                        .parse::<u64>()
+                        .map_err(|_| invalid(format!("invalid video vram '{v}'")))?,
+                    None => DEFAULT_VRAM_KIB,
+                };
+                def.video_vram_kib = Some(vram);
+            }
+            "serial" => def.serials.push(parse_serial(d)?),
+            // virsh and libvirt show a console for the first serial port;
+            // it describes the same device.
+            "console" => {}
+            "input" => {
+                let bus = d
+                    .attr("bus")
+                    .unwrap_or(if vm { "ps2" } else { "parallels" });
+                let ok_type = matches!(d.attr("type"), Some("mouse") | Some("keyboard"));
+                let ok_bus = if vm { bus == "ps2" } else { bus == "parallels" };
+                if !ok_type || !ok_bus {
+                    return Err(unsupported(format!(
+                        "input device '{}' on bus '{bus}' is not supported by vz driver",
+                        d.attr("type").unwrap_or("?")
+                    )));
+                }
+            }
+            "controller" => {
+                let ok = match d.attr("type") {
+                    Some("ide") => true,
+                    Some("scsi") => {
+                        matches!(d.attr("model"), None | Some("auto") | Some("virtio-scsi"))
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(unsupported(format!(
+                        "controller '{}' is not supported by vz driver",
+                        d.attr("type").unwrap_or("?")
+                    )));
+                }
+            }
+            "filesystem" => {
+                if vm {
+                    return Err(unsupported(
+                        "filesystems are supported only for containers".into(),
+                    ));
+                }
+                def.filesystems.push(parse_filesystem(d)?);
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "device '{other}' is not supported by vz driver"
+                )))
+            }
+        }
+    }
+    if def.graphics.is_none() && vm && devs.children.iter().any(|c| c.name == "input") {
+        return Err(unsupported("input devices need VNC graphics on vz".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in &def.disks {
+        if !seen.insert((d.bus, d.unit)) {
+            return Err(invalid(format!(
+                "target '{}' duplicated for disk sources",
+                target_name(d.bus, d.unit)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn parse_disk(d: &Element) -> VirResult<Disk> {
+    let device = match d.attr("device").unwrap_or("disk") {
+        "disk" => DiskDevice::Disk,
+        "cdrom" => DiskDevice::Cdrom,
+        other => {
+            return Err(unsupported(format!(
+                "disk device '{other}' is not supported by vz driver"
+            )))
+        }
+    };
+    let block = match d.attr("type").unwrap_or("file") {
+        "file" => false,
+        "block" => true,
+        other => {
+            return Err(unsupported(format!(
+                "disk type '{other}' is not supported by vz driver"
+            )))
+        }
+    };
+    for c in &d.children {
+        if !matches!(
+            c.name.as_str(),
+            "source" | "target" | "driver" | "readonly" | "address" | "alias"
+        ) {
+            return Err(unsupported(format!(
+                "disk element '{}' is not supported by vz driver",
+                c.name
+            )));
+        }
+    }
+    let source = d
+        .child("source")
+        .and_then(|s| s.attr(if block { "dev" } else { "file" }))
+        .map(str::to_string);
+    if source.is_none() && device == DiskDevice::Disk {
+        return Err(invalid("a disk needs a source".into()));
+    }
+    let target = d
+        .child("target")
+        .and_then(|t| t.attr("dev"))
+        .ok_or_else(|| invalid("missing target information for device".into()))?;
+    let unit =
+        target_unit(target).ok_or_else(|| invalid(format!("invalid disk target '{target}'")))?;
+    let bus = match d.child("target").and_then(|t| t.attr("bus")) {
+        Some("ide") => Bus::Ide,
+        Some("scsi") => Bus::Scsi,
+        Some("sata") => Bus::Sata,
+        None if target.starts_with("hd") => Bus::Ide,
+        None if target.starts_with("sd") => Bus::Scsi,
+        Some(other) => return Err(unsupported(format!("Unsupported disk bus '{other}'"))),
+        None => return Err(unsupported(format!("Unsupported disk target '{target}'"))),
+    };
+    if bus == Bus::Sata {
+        return Err(unsupported("Unsupported disk bus 'sata'".into()));
+    }
+    if bus == Bus::Ide && unit > 3 {
+        return Err(unsupported(format!(
+            "IDE disk target '{target}' is out of range"
+        )));
+    }
+    if let Some(t) = d.child("driver").and_then(|dr| dr.attr("type")) {
+        let want = if device == DiskDevice::Cdrom || block {
+            "raw"
+        } else {
+            "qcow2"
+        };
+        if t != want && !(t == "ploop" && device == DiskDevice::Disk) {
+            return Err(unsupported(format!("Unsupported disk format '{t}'")));
+        }
+    }
+    Ok(Disk {
+        device,
+        source,
+        block,
+        bus,
+        unit,
     })
+}
+
+fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
+    for c in &d.children {
+        if !matches!(
+            c.name.as_str(),
+            "source" | "mac" | "model" | "target" | "alias" | "link"
+        ) {
+            return Err(unsupported(format!(
+                "interface element '{}' is not supported by vz driver",
+                c.name
+            )));
+        }
+    }
+    let src = d.child("source");
+    let source = match d.attr("type") {
+        Some("network") => NetSource::Network(
+            src.and_then(|s| s.attr("network"))
+                .ok_or_else(|| invalid("No <source> 'network' attribute specified with <interface type='network'/>".into()))?
+                .to_string(),
+        ),
+        Some("bridge") => NetSource::Bridge(
+            src.and_then(|s| s.attr("bridge"))
+                .ok_or_else(|| invalid("No <source> 'bridge' attribute specified with <interface type='bridge'/>".into()))?
+                .to_string(),
+        ),
+        Some(other) => {
+            return Err(unsupported(format!(
+                "Specified network adapter type '{other}' is not supported by vz driver"
+            )))
+        }
+        None => return Err(invalid("missing interface type".into())),
+    };
+    let mac = match d.child("mac").and_then(|m| m.attr("address")) {
+        Some(m) => {
+            parse_mac(m).ok_or_else(|| invalid(format!("unable to parse mac address '{m}'")))?
+        }
+        None => generate_mac(),
+    };
+    let model = match d.child("model").and_then(|m| m.attr("type")) {
+        Some(m @ ("e1000" | "virtio" | "rtl8139")) => Some(m.to_string()),
+        Some(other) => {
+            return Err(unsupported(format!("Unknown adapter model '{other}'")));
+        }
+        None if vm => Some("e1000".to_string()),
+        None => None,
+    };
+    Ok(Interface {
+        source,
+        mac,
+        model: if vm { model } else { None },
+        target: d
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .map(str::to_string),
+    })
+}
+
+fn parse_graphics(d: &Element) -> VirResult<Graphics> {
+    if d.attr("type") != Some("vnc") {
+        return Err(unsupported(format!(
+            "graphics type '{}' is not supported by vz driver: only vnc",
+            d.attr("type").unwrap_or("?")
+        )));
+    }
+    if d.attr("websocket").is_some() {
+        return Err(unsupported(
+            "vz driver doesn't support websockets for VNC graphics".into(),
+        ));
+    }
+    if d.attr("keymap").is_some_and(|k| k != "en-us") {
+        return Err(unsupported(
+            "vz driver doesn't support keymap other than en-us".into(),
+        ));
+    }
+    if d.attr("passwdValidTo").is_some() {
+        return Err(unsupported(
+            "vz driver doesn't support given password expiration time".into(),
+        ));
+    }
+    let listens: Vec<&Element> = d.children.iter().filter(|c| c.name == "listen").collect();
+    if listens.len() > 1 {
+        return Err(unsupported(
+            "vz driver supports only one listen address".into(),
+        ));
+    }
+    let listen = match listens.first() {
+        Some(l) if l.attr("type").unwrap_or("address") != "address" => {
+            return Err(unsupported(
+                "vz driver supports only listen addresses".into(),
+            ))
+        }
+        Some(l) => l.attr("address").or(d.attr("listen")),
+        None => d.attr("listen"),
+    }
+    .unwrap_or("127.0.0.1")
+    .to_string();
+    let autoport = d.attr("autoport") != Some("no") && d.attr("port").is_none_or(|p| p == "-1");
+    let port = if autoport {
+        None
+    } else {
+        let p = d.attr("port").unwrap_or("");
+        Some(
+            p.parse::<u32>()
+                .ok()
+                .filter(|p| *p > 0 && *p < 65536)
+                .ok_or_else(|| invalid(format!("invalid VNC port '{p}'")))?,
+        )
+    };
+    Ok(Graphics {
+        port,
+        listen,
+        passwd: d.attr("passwd").map(str::to_string),
+    })
+}
+
+fn parse_serial(d: &Element) -> VirResult<Serial> {
+    let src = d.child("source");
+    let path = || {
+        src.and_then(|s| s.attr("path"))
+            .map(str::to_string)
+            .ok_or_else(|| invalid("serial port needs a source path".into()))
+    };
+    let source = match d.attr("type") {
+        Some("unix") => SerialSource::Unix {
+            path: path()?,
+            listen: src.and_then(|s| s.attr("mode")) == Some("bind"),
+        },
+        Some("file") => SerialSource::File(path()?),
+        Some("dev") => SerialSource::Dev(path()?),
+        other => {
+            return Err(unsupported(format!(
+                "serial type '{}' is not supported by vz driver",
+                other.unwrap_or("?")
+            )))
+        }
+    };
+    let target = d.child("target");
+    if target.and_then(|t| t.attr("type")).is_some() {
+        return Err(unsupported(
+            "vz driver doesn't support serial target types".into(),
+        ));
+    }
+    let port = target
+        .and_then(|t| t.attr("port"))
+        .map(|p| {
+            p.parse::<u32>()
+                .map_err(|_| invalid(format!("invalid serial port '{p}'")))
+        })
+        .transpose()?
+        .unwrap_or(0);
+    Ok(Serial { source, port })
+}
+
+fn parse_filesystem(d: &Element) -> VirResult<Filesystem> {
+    let target = d
+        .child("target")
+        .and_then(|t| t.attr("dir"))
+        .ok_or_else(|| invalid("missing filesystem target".into()))?
+        .to_string();
+    if d.attr("accessmode").is_some_and(|m| m != "passthrough") {
+        return Err(unsupported(
+            "only passthrough access mode is supported".into(),
+        ));
+    }
+    if d.child("readonly").is_some() {
+        return Err(unsupported(
+            "read-only file systems are not supported by vz driver".into(),
+        ));
+    }
+    match d.attr("type").unwrap_or("mount") {
+        "template" => Ok(Filesystem::Template(
+            d.child("source")
+                .and_then(|s| s.attr("name"))
+                .ok_or_else(|| invalid("a template filesystem needs a source name".into()))?
+                .to_string(),
+        )),
+        "file" => Ok(Filesystem::File {
+            source: d
+                .child("source")
+                .and_then(|s| s.attr("file"))
+                .ok_or_else(|| invalid("a file filesystem needs a source file".into()))?
+                .to_string(),
+            target,
+        }),
+        other => Err(unsupported(format!(
+            "filesystem type '{other}' is not supported by vz driver"
+        ))),
+    }
 }
 
 /// Formats a definition as libvirt's domain XML; `id` is set for a
@@ -434,13 +1058,137 @@ pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
         def.vcpus
     ));
     x.push_str(&format!(
-        "  <os>\n    <type arch='{}'>{}</type>\n  </os>\n",
+        "  <os>\n    <type arch='{}'>{}</type>\n",
         def.arch,
         def.os_type.as_str()
     ));
+    for b in &def.boot {
+        x.push_str(&format!("    <boot dev='{}'/>\n", b.as_str()));
+    }
+    x.push_str("  </os>\n");
     x.push_str("  <clock offset='utc'/>\n  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n");
+    format_devices(&mut x, def);
     x.push_str("</domain>\n");
     x
+}
+
+fn format_devices(x: &mut String, def: &DomainDef) {
+    let vm = def.os_type == OsType::Hvm;
+    x.push_str("  <devices>\n");
+    for d in &def.disks {
+        let (ty, attr) = if d.block {
+            ("block", "dev")
+        } else {
+            ("file", "file")
+        };
+        let device = if d.device == DiskDevice::Cdrom {
+            "cdrom"
+        } else {
+            "disk"
+        };
+        let format = if d.device == DiskDevice::Cdrom || d.block {
+            "raw"
+        } else if vm {
+            "qcow2"
+        } else {
+            "ploop"
+        };
+        x.push_str(&format!(
+            "    <disk type='{ty}' device='{device}'>\n      <driver type='{format}'/>\n"
+        ));
+        if let Some(src) = &d.source {
+            x.push_str(&format!("      <source {attr}='{}'/>\n", xml_escape(src)));
+        }
+        x.push_str(&format!(
+            "      <target dev='{}' bus='{}'/>\n",
+            target_name(d.bus, d.unit),
+            d.bus.as_str()
+        ));
+        if d.device == DiskDevice::Cdrom {
+            x.push_str("      <readonly/>\n");
+        }
+        x.push_str("    </disk>\n");
+    }
+    for f in &def.filesystems {
+        match f {
+            Filesystem::Template(name) => x.push_str(&format!(
+                "    <filesystem type='template' accessmode='passthrough'>\n      <source name='{}'/>\n      <target dir='/'/>\n    </filesystem>\n",
+                xml_escape(name)
+            )),
+            Filesystem::File { source, target } => x.push_str(&format!(
+                "    <filesystem type='file' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source file='{}'/>\n      <target dir='{}'/>\n    </filesystem>\n",
+                xml_escape(source),
+                xml_escape(target)
+            )),
+        }
+    }
+    for i in &def.interfaces {
+        let (ty, attr, name) = match &i.source {
+            NetSource::Network(n) => ("network", "network", n),
+            NetSource::Bridge(b) => ("bridge", "bridge", b),
+        };
+        x.push_str(&format!(
+            "    <interface type='{ty}'>\n      <mac address='{}'/>\n      <source {attr}='{}'/>\n",
+            i.mac,
+            xml_escape(name)
+        ));
+        if let Some(t) = &i.target {
+            x.push_str(&format!("      <target dev='{}'/>\n", xml_escape(t)));
+        }
+        if let Some(m) = &i.model {
+            x.push_str(&format!("      <model type='{m}'/>\n"));
+        }
+        x.push_str("    </interface>\n");
+    }
+    for (n, s) in def.serials.iter().enumerate() {
+        let (ty, src) = match &s.source {
+            SerialSource::Unix { path, listen } => (
+                "unix",
+                format!(
+                    "<source mode='{}' path='{}'/>",
+                    if *listen { "bind" } else { "connect" },
+                    xml_escape(path)
+                ),
+            ),
+            SerialSource::File(p) => ("file", format!("<source path='{}'/>", xml_escape(p))),
+            SerialSource::Dev(p) => ("dev", format!("<source path='{}'/>", xml_escape(p))),
+        };
+        x.push_str(&format!(
+            "    <serial type='{ty}'>\n      {src}\n      <target port='{}'/>\n    </serial>\n",
+            s.port
+        ));
+        if n == 0 {
+            x.push_str(&format!(
+                "    <console type='{ty}'>\n      {src}\n      <target type='serial' port='{}'/>\n    </console>\n",
+                s.port
+            ));
+        }
+    }
+    if let Some(g) = &def.graphics {
+        let bus = if vm { "ps2" } else { "parallels" };
+        x.push_str(&format!(
+            "    <input type='mouse' bus='{bus}'/>\n    <input type='keyboard' bus='{bus}'/>\n"
+        ));
+        let port = match g.port {
+            Some(p) => format!("port='{p}' autoport='no'"),
+            None => "autoport='yes'".to_string(),
+        };
+        let passwd = g
+            .passwd
+            .as_ref()
+            .map(|p| format!(" passwd='{}'", xml_escape(p)))
+            .unwrap_or_default();
+        x.push_str(&format!(
+            "    <graphics type='vnc' {port} listen='{0}'{passwd}>\n      <listen type='address' address='{0}'/>\n    </graphics>\n",
+            xml_escape(&g.listen)
+        ));
+    }
+    if let Some(v) = def.video_vram_kib.filter(|_| vm) {
+        x.push_str(&format!(
+            "    <video>\n      <model type='vga' vram='{v}' heads='1' primary='yes'/>\n    </video>\n"
+        ));
+    }
+    x.push_str("  </devices>\n");
 }
 
 #[cfg(test)]
@@ -490,7 +1238,7 @@ mod tests {
     fn unsupported_elements_are_named() {
         let with = |extra: &str| VM.replace("</domain>", &format!("{extra}</domain>"));
         for (extra, needle) in [
-            ("<devices><disk/></devices>", "devices"),
+            ("<devices><sound model='ich6'/></devices>", "sound"),
             ("<cputune/>", "cputune"),
             ("<on_reboot>destroy</on_reboot>", "on_reboot"),
         ] {

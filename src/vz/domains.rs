@@ -2,9 +2,13 @@
 //! checks and errors, and a per-domain job lock so changes to one guest
 //! are serialised while different guests proceed in parallel.
 
-use super::domain_xml::{self, format_uuid, DomainDef, OsType};
+use super::domain_xml::{
+    self, format_uuid, BootDev, Bus, Disk, DiskDevice, DomainDef, Filesystem, Graphics, Interface,
+    NetSource, OsType, Serial, SerialSource,
+};
 use super::Driver;
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
+use crate::sdk::abi::dev::*;
 use crate::sdk::abi::{
     err, vms, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD, PVTF_CT, PVTF_VM, PVT_CT, PVT_VM,
 };
@@ -103,19 +107,28 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         vms_state,
         vms::VMS_STOPPED | vms::VMS_SUSPENDED | vms::VMS_UNKNOWN
     );
-    let def = DomainDef {
+    let os_type = if guest.vm_type()? == PVT_CT {
+        OsType::Exe
+    } else {
+        OsType::Hvm
+    };
+    let mut def = DomainDef {
         name: guest.name()?,
         uuid: Some(uuid),
-        os_type: if guest.vm_type()? == PVT_CT {
-            OsType::Exe
-        } else {
-            OsType::Hvm
-        },
+        os_type,
         arch: "x86_64".to_string(),
         memory_kib: u64::from(guest.ram_mb()?) * 1024,
         vcpus: guest.cpus()?,
         description: guest.description()?,
+        disks: Vec::new(),
+        interfaces: Vec::new(),
+        graphics: None,
+        video_vram_kib: None,
+        serials: Vec::new(),
+        filesystems: Vec::new(),
+        boot: Vec::new(),
     };
+    load_devices(&guest, &mut def)?;
     Ok(Domain {
         name: def.name.clone(),
         uuid,
@@ -353,11 +366,261 @@ pub enum Lifecycle {
     Reset,
 }
 
+fn bus_of(iface: u32) -> Bus {
+    match iface {
+        PMS_IDE_DEVICE => Bus::Ide,
+        PMS_SATA_DEVICE => Bus::Sata,
+        _ => Bus::Scsi,
+    }
+}
+
+/// "42:1c:00:aa:bb:cc" from the SDK's "421C00AABBCC".
+fn mac_from_sdk(s: &str) -> String {
+    let hex: String = s
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if hex.len() != 12 {
+        return s.to_ascii_lowercase();
+    }
+    (0..6)
+        .map(|i| &hex[2 * i..2 * i + 2])
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Reads a guest's devices into its definition.
+fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
+    let ct = def.os_type == OsType::Exe;
+    let template = g.os_template()?;
+    if ct && !template.is_empty() {
+        def.filesystems.push(Filesystem::Template(template));
+    }
+    for (ty, device) in [
+        (PDE_HARD_DISK, DiskDevice::Disk),
+        (PDE_OPTICAL_DISK, DiskDevice::Cdrom),
+    ] {
+        for d in g.devices(ty)? {
+            let path = d.image_path()?;
+            let mount = d.mount_point()?;
+            if ct && ty == PDE_HARD_DISK && !mount.is_empty() {
+                def.filesystems.push(Filesystem::File {
+                    source: path,
+                    target: mount,
+                });
+                continue;
+            }
+            def.disks.push(Disk {
+                device,
+                source: (!path.is_empty()).then_some(path),
+                block: d.emulated_type()? == PDT_USE_REAL_DEVICE,
+                bus: bus_of(d.iface_type()?),
+                unit: d.stack_index()?,
+            });
+        }
+    }
+    for d in g.devices(PDE_GENERIC_NETWORK_ADAPTER)? {
+        let source = match d.emulated_type()? {
+            PNA_ROUTED => NetSource::Network("host-routed".to_string()),
+            PNA_BRIDGE => NetSource::Bridge(d.network()?),
+            _ => NetSource::Network(d.network()?),
+        };
+        let model = match d.adapter_type()? {
+            PNT_RTL => Some("rtl8139"),
+            PNT_VIRTIO => Some("virtio"),
+            PNT_E1000 => Some("e1000"),
+            _ => None,
+        };
+        let target = d.host_iface()?;
+        def.interfaces.push(Interface {
+            source,
+            mac: mac_from_sdk(&d.mac()?),
+            model: if ct { None } else { model.map(str::to_string) },
+            target: (!target.is_empty()).then_some(target),
+        });
+    }
+    for d in g.devices(PDE_SERIAL_PORT)? {
+        let path = d.image_path()?;
+        let source = match d.emulated_type()? {
+            PDT_USE_SERIAL_PORT_SOCKET_MODE => SerialSource::Unix {
+                path,
+                listen: d.socket_mode()? == PSP_SERIAL_SOCKET_SERVER,
+            },
+            PDT_USE_OUTPUT_FILE => SerialSource::File(path),
+            _ => SerialSource::Dev(path),
+        };
+        def.serials.push(Serial {
+            source,
+            port: d.index()?,
+        });
+    }
+    match g.vnc_mode()? {
+        PRD_DISABLED => {}
+        mode => {
+            let passwd = g.vnc_password()?;
+            def.graphics = Some(Graphics {
+                port: (mode == PRD_MANUAL).then(|| g.vnc_port()).transpose()?,
+                listen: g.vnc_host()?,
+                passwd: (!passwd.is_empty()).then_some(passwd),
+            });
+        }
+    }
+    if !ct {
+        def.video_vram_kib = Some(u64::from(g.video_ram_mb()?) * 1024);
+        let mut boot = g
+            .boot_devices()?
+            .into_iter()
+            .map(|b| Ok((b.sequence()?, b.dev_type()?)))
+            .collect::<Result<Vec<_>, SdkError>>()?;
+        boot.sort();
+        def.boot = boot
+            .into_iter()
+            .filter_map(|(_, t)| match t {
+                PDE_HARD_DISK => Some(BootDev::Hd),
+                PDE_OPTICAL_DISK => Some(BootDev::Cdrom),
+                PDE_GENERIC_NETWORK_ADAPTER => Some(BootDev::Network),
+                _ => None,
+            })
+            .collect();
+    }
+    Ok(())
+}
+
+/// Writes a definition into a guest handle being created or edited:
+/// like libvirt's vz driver, every device is removed and added again.
 fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
     g.set_name(&def.name)?;
     g.set_ram_mb(u32::try_from(def.memory_kib / 1024).unwrap_or(u32::MAX))?;
     g.set_cpus(def.vcpus)?;
-    g.set_description(&def.description)
+    g.set_description(&def.description)?;
+    for ty in [
+        PDE_HARD_DISK,
+        PDE_OPTICAL_DISK,
+        PDE_GENERIC_NETWORK_ADAPTER,
+        PDE_SERIAL_PORT,
+    ] {
+        for d in g.devices(ty)? {
+            d.remove()?;
+        }
+    }
+    for b in g.boot_devices()? {
+        b.remove()?;
+    }
+    let mut template = String::new();
+    for f in &def.filesystems {
+        match f {
+            Filesystem::Template(name) => template = name.clone(),
+            Filesystem::File { source, target } => {
+                let d = g.create_device(PDE_HARD_DISK)?;
+                d.set_emulated_type(PDT_USE_IMAGE_FILE)?;
+                d.set_image_path(source)?;
+                d.set_sys_name(source)?;
+                d.set_friendly_name(source)?;
+                d.set_mount_point(target)?;
+            }
+        }
+    }
+    g.set_os_template(&template)?;
+    for disk in &def.disks {
+        let d = g.create_device(match disk.device {
+            DiskDevice::Disk => PDE_HARD_DISK,
+            DiskDevice::Cdrom => PDE_OPTICAL_DISK,
+        })?;
+        d.set_emulated_type(if disk.block {
+            PDT_USE_REAL_DEVICE
+        } else {
+            PDT_USE_IMAGE_FILE
+        })?;
+        if let Some(src) = &disk.source {
+            d.set_image_path(src)?;
+            d.set_sys_name(src)?;
+            d.set_friendly_name(src)?;
+        }
+        d.set_iface_type(match disk.bus {
+            Bus::Ide => PMS_IDE_DEVICE,
+            Bus::Scsi => PMS_SCSI_DEVICE,
+            Bus::Sata => PMS_SATA_DEVICE,
+        })?;
+        d.set_stack_index(disk.unit)?;
+        d.set_connected(true)?;
+    }
+    for i in &def.interfaces {
+        let d = g.create_device(PDE_GENERIC_NETWORK_ADAPTER)?;
+        match &i.source {
+            NetSource::Network(n) if n == "host-routed" => d.set_emulated_type(PNA_ROUTED)?,
+            NetSource::Network(n) => {
+                d.set_emulated_type(PNA_BRIDGED_NETWORK)?;
+                d.set_network(n)?;
+            }
+            NetSource::Bridge(b) => {
+                d.set_emulated_type(PNA_BRIDGE)?;
+                d.set_network(b)?;
+            }
+        }
+        d.set_mac(&i.mac.replace(':', "").to_ascii_uppercase())?;
+        if let Some(t) = &i.target {
+            d.set_host_iface(t)?;
+        }
+        d.set_adapter_type(match i.model.as_deref() {
+            Some("rtl8139") => PNT_RTL,
+            Some("virtio") => PNT_VIRTIO,
+            Some("e1000") => PNT_E1000,
+            _ => PNT_UNDEFINED,
+        })?;
+        d.set_connected(true)?;
+    }
+    for s in &def.serials {
+        let d = g.create_device(PDE_SERIAL_PORT)?;
+        let (ty, path, mode) = match &s.source {
+            SerialSource::Unix { path, listen } => (
+                PDT_USE_SERIAL_PORT_SOCKET_MODE,
+                path,
+                if *listen {
+                    PSP_SERIAL_SOCKET_SERVER
+                } else {
+                    PSP_SERIAL_SOCKET_CLIENT
+                },
+            ),
+            SerialSource::File(p) => (PDT_USE_OUTPUT_FILE, p, 0),
+            SerialSource::Dev(p) => (PDT_USE_REAL_DEVICE, p, 0),
+        };
+        d.set_emulated_type(ty)?;
+        d.set_image_path(path)?;
+        d.set_sys_name(path)?;
+        d.set_friendly_name(path)?;
+        d.set_socket_mode(mode)?;
+        d.set_index(s.port)?;
+    }
+    match &def.graphics {
+        None => g.set_vnc_mode(PRD_DISABLED)?,
+        Some(gr) => {
+            g.set_vnc_password(gr.passwd.as_deref().unwrap_or(""))?;
+            match gr.port {
+                Some(p) => {
+                    g.set_vnc_mode(PRD_MANUAL)?;
+                    g.set_vnc_port(p)?;
+                }
+                None => g.set_vnc_mode(PRD_AUTO)?,
+            }
+            g.set_vnc_host(&gr.listen)?;
+        }
+    }
+    if let Some(v) = def.video_vram_kib {
+        g.set_video_ram_mb(u32::try_from(v / 1024).unwrap_or(u32::MAX))?;
+    }
+    for (seq, b) in def.boot.iter().enumerate() {
+        let e = g.create_boot_device()?;
+        e.set_dev_type(match b {
+            BootDev::Hd => PDE_HARD_DISK,
+            BootDev::Cdrom => PDE_OPTICAL_DISK,
+            BootDev::Network => PDE_GENERIC_NETWORK_ADAPTER,
+        })?;
+        e.set_index(0)?;
+        e.set_sequence(seq as u32)?;
+        e.set_in_use(true)?;
+    }
+    Ok(())
 }
 
 impl Driver {

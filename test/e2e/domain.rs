@@ -137,7 +137,7 @@ fn bad_xml_changes_nothing() {
             "a device",
             base.replace(
                 "</domain>",
-                "<devices><disk type='file' device='disk'/></devices></domain>",
+                "<devices><sound model='ich6'/></devices></domain>",
             ),
             "unsupported configuration",
         ),
@@ -388,4 +388,139 @@ fn domain_capabilities_describe_the_driver() {
     assert!(t.contains("<value>vnc</value>"), "{t}");
     let e = d.virsh(&["domcapabilities", "--virttype", "kvm"]);
     assert!(!e.ok() && e.stderr.contains("kvm"), "{e:?}");
+}
+
+/// The full VM fixture with its paths under `dir`.
+fn full_vm(d: &Daemon) -> std::path::PathBuf {
+    let xml = fs::read_to_string(fixture("vm-full.xml"))
+        .unwrap()
+        .replace("@DIR@", &d.dir.path().display().to_string());
+    let f = d.dir.join("vm-full.xml");
+    fs::write(&f, xml).unwrap();
+    f
+}
+
+#[test]
+fn vm_with_devices_round_trips_and_needs_its_images() {
+    let d = Daemon::start();
+    let f = full_vm(&d);
+    d.virsh(&["define", f.to_str().unwrap()]).expect_ok();
+    let xml = d.virsh(&["dumpxml", "vm-full"]).expect_ok().to_string();
+    for needle in [
+        "<target dev='sdb' bus='scsi'/>",
+        "<target dev='hdc' bus='ide'/>",
+        "<mac address='42:1c:00:12:34:56'/>",
+        "<source bridge='br0'/>",
+        "<model type='virtio'/>",
+        "<source network='Bridged'/>",
+        "<model type='e1000'/>",
+        "<source mode='bind' path=",
+        "<graphics type='vnc' port='5901' autoport='no' listen='0.0.0.0'>",
+        "<model type='vga' vram='65536' heads='1' primary='yes'/>",
+        "<boot dev='cdrom'/>\n    <boot dev='hd'/>",
+    ] {
+        assert!(xml.contains(needle), "{needle} missing from {xml}");
+    }
+    // The generated MAC has the vz prefix.
+    assert_eq!(xml.matches("<mac address='42:1c:00:").count(), 2, "{xml}");
+    let again = d.dir.join("again.xml");
+    fs::write(&again, &xml).unwrap();
+    d.virsh(&["define", again.to_str().unwrap()]).expect_ok();
+    assert_eq!(d.virsh(&["dumpxml", "vm-full"]).expect_ok(), xml);
+
+    // No images yet: the host refuses to start it.
+    let e = d.virsh(&["start", "vm-full"]);
+    assert!(e.stderr.contains("disk1.qcow2' does not exist"), "{e:?}");
+    for img in ["disk1.qcow2", "disk2.qcow2", "install.iso"] {
+        fs::write(d.dir.join(img), b"").unwrap();
+    }
+    d.virsh(&["start", "vm-full"]).expect_ok();
+    assert!(d
+        .virsh(&["dumpxml", "vm-full"])
+        .expect_ok()
+        .contains("id='"));
+}
+
+#[test]
+fn container_from_a_template_gets_its_private_area() {
+    let d = Daemon::start();
+    d.virsh(&["define", &fixture("ct-template.xml")])
+        .expect_ok();
+    let xml = d.virsh(&["dumpxml", "ct-web"]).expect_ok().to_string();
+    assert!(xml.contains("<source name='centos-7-x86_64'/>"), "{xml}");
+    assert!(xml.contains("<source network='host-routed'/>"), "{xml}");
+    assert!(
+        !xml.contains("<model"),
+        "containers have no adapter model: {xml}"
+    );
+    let uuid = field(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "UUID:").to_string();
+    assert!(d.dir.join("store/private").join(&uuid).is_dir());
+    assert_eq!(
+        field(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "OS Type:"),
+        "exe"
+    );
+    d.virsh(&["start", "ct-web"]).expect_ok();
+    d.virsh(&["destroy", "ct-web"]).expect_ok();
+}
+
+#[test]
+fn every_rejected_feature_is_config_unsupported() {
+    let d = Daemon::start();
+    let base = fs::read_to_string(fixture("vm-basic.xml")).unwrap();
+    let ct = fs::read_to_string(fixture("ct-basic.xml")).unwrap();
+    let top = |extra: &str| base.replace("</domain>", &format!("{extra}</domain>"));
+    let dev = |extra: &str| top(&format!("<devices>{extra}</devices>"));
+    let cases = [
+        top("<title>t</title>"),
+        top("<blkiotune><weight>100</weight></blkiotune>"),
+        top("<memoryBacking><hugepages/></memoryBacking>"),
+        top("<cputune><shares>10</shares></cputune>"),
+        top("<numatune><memory mode='strict' nodeset='0'/></numatune>"),
+        top("<on_crash>restart</on_crash>"),
+        top("<features><acpi/></features>"),
+        top("<clock offset='utc'><timer name='rtc'/></clock>"),
+        top("<clock offset='localtime'/>"),
+        top("<emulator>/usr/bin/x</emulator>"),
+        base.replace("<vcpu>2</vcpu>", "<vcpu current='1'>2</vcpu>"),
+        base.replace("<vcpu>2</vcpu>", "<vcpu cpuset='0-1'>2</vcpu>"),
+        base.replace("</os>", "<kernel>/boot/vmlinuz</kernel></os>"),
+        base.replace("</os>", "<loader>/x</loader></os>"),
+        base.replace("</os>", "<boot dev='fd'/></os>"),
+        base.replace("<type arch='x86_64'>hvm</type>", "<type arch='x86_64' machine='pc'>hvm</type>"),
+        base.replace("<memory unit='MiB'>1024</memory>", "<memory unit='MiB'>1024</memory><currentMemory unit='MiB'>512</currentMemory>"),
+        dev("<sound model='ich6'/>"),
+        dev("<hostdev mode='subsystem' type='usb'/>"),
+        dev("<redirdev bus='usb' type='spicevmc'/>"),
+        dev("<smartcard mode='host'/>"),
+        dev("<parallel type='pty'/>"),
+        dev("<channel type='pty'/>"),
+        dev("<hub type='usb'/>"),
+        dev("<filesystem type='mount'><source dir='/x'/><target dir='/y'/></filesystem>"),
+        dev("<disk type='file' device='floppy'><source file='/f'/><target dev='fda'/></disk>"),
+        dev("<disk type='file' device='disk'><source file='/f'/><target dev='vda' bus='virtio'/></disk>"),
+        dev("<disk type='network' device='disk'><target dev='sda'/></disk>"),
+        dev("<disk type='file' device='disk'><source file='/f'/><target dev='sda' bus='scsi'/><iotune><total_bytes_sec>1</total_bytes_sec></iotune></disk>"),
+        dev("<interface type='user'/>"),
+        dev("<interface type='bridge'><source bridge='br0'/><model type='ne2k_pci'/></interface>"),
+        dev("<interface type='bridge'><source bridge='br0'/><bandwidth/></interface>"),
+        dev("<graphics type='spice'/>"),
+        dev("<graphics type='vnc' websocket='5700'/>"),
+        dev("<graphics type='vnc'/><graphics type='vnc'/>"),
+        dev("<video><model type='qxl'/></video>"),
+        dev("<video><model type='vga' heads='2'/></video>"),
+        dev("<serial type='pty'><target port='0'/></serial>"),
+        dev("<input type='tablet' bus='usb'/><graphics type='vnc'/>"),
+        dev("<controller type='usb' model='ich9-ehci1'/>"),
+        ct.replace("</os>", "<boot dev='hd'/></os>"),
+    ];
+    let f = d.dir.join("reject.xml");
+    for xml in cases {
+        fs::write(&f, &xml).unwrap();
+        let out = d.virsh(&["define", f.to_str().unwrap()]);
+        assert!(
+            out.stderr.contains("error: unsupported configuration:"),
+            "not refused as unsupported: {xml}\n{out:?}"
+        );
+    }
+    assert_eq!(d.virsh(&["list", "--all", "--name"]).expect_ok().trim(), "");
 }

@@ -59,7 +59,7 @@ pub enum Object {
     /// A server session.
     Server,
     /// A guest.
-    Vm(VmHandle),
+    Vm(Box<VmHandle>),
     /// A job.
     Job(Job),
     /// A job's result.
@@ -70,6 +70,10 @@ pub enum Object {
     VmInfo(u32),
     /// An error (PHT_ERROR event): code and text.
     Error(PRL_RESULT, String),
+    /// A device of the guest behind a guest handle, by its id.
+    Device(Arc<Object>, u64),
+    /// A boot order entry of the guest behind a guest handle, by its id.
+    BootDev(Arc<Object>, u64),
 }
 
 impl Object {
@@ -83,7 +87,28 @@ impl Object {
             Object::LoginResponse(_) => handle_type::PHT_LOGIN_RESPONSE,
             Object::VmInfo(_) => handle_type::PHT_VM_INFO,
             Object::Error(..) => handle_type::PHT_ERROR,
+            Object::Device(vm, id) => match vm_device_type(vm, *id) {
+                Some(5) => handle_type::PHT_VIRTUAL_DEV_OPTICAL_DISK,
+                Some(6) => handle_type::PHT_VIRTUAL_DEV_HARD_DISK,
+                Some(8) => handle_type::PHT_VIRTUAL_DEV_NET_ADAPTER,
+                Some(10) => handle_type::PHT_VIRTUAL_DEV_SERIAL_PORT,
+                _ => handle_type::PHT_VIRTUAL_DEV_HARD_DISK,
+            },
+            Object::BootDev(..) => handle_type::PHT_BOOT_DEVICE,
         }
+    }
+}
+
+fn vm_device_type(vm: &Object, id: u64) -> Option<u32> {
+    match vm {
+        Object::Vm(v) => v
+            .config
+            .lock()
+            .devices
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.dev_type),
+        _ => None,
     }
 }
 

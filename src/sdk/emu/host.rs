@@ -39,6 +39,81 @@ pub struct Guest {
     pub env_id: u32,
     /// VMS_* state.
     pub state: u32,
+    /// Devices, in creation order.
+    pub devices: Vec<Device>,
+    /// Boot order entries.
+    pub boot: Vec<BootDev>,
+    /// PRD_* VNC mode.
+    pub vnc_mode: u32,
+    /// VNC port.
+    pub vnc_port: u32,
+    /// VNC listen address.
+    pub vnc_host: String,
+    /// VNC password.
+    pub vnc_password: String,
+    /// Video memory in MiB.
+    pub video_ram_mb: u32,
+    /// Container OS template.
+    pub os_template: String,
+    /// Last device id given out.
+    pub last_device_id: u64,
+}
+
+/// A virtual device of a guest.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Device {
+    /// Stable id within the guest (handles find their device by it).
+    pub id: u64,
+    /// PDE_* device type.
+    pub dev_type: u32,
+    /// Index among devices of its type.
+    pub index: u32,
+    /// PDT_* emulation (image file, file system, socket...), or PNA_* for
+    /// network adapters.
+    pub emulated_type: u32,
+    /// Image file, socket path or output file.
+    pub image_path: String,
+    /// Friendly name.
+    pub friendly_name: String,
+    /// System name (host device, bridge, socket).
+    pub sys_name: String,
+    /// PMS_* bus.
+    pub iface_type: u32,
+    /// Position on the bus.
+    pub stack_index: u32,
+    /// Connected at start.
+    pub connected: bool,
+    /// Enabled.
+    pub enabled: bool,
+    /// MAC address (network adapters).
+    pub mac: String,
+    /// Host interface name (network adapters).
+    pub host_iface: String,
+    /// Virtual network (network adapters).
+    pub network: String,
+    /// PNT_* adapter model.
+    pub adapter_type: u32,
+    /// PSP_* serial socket mode.
+    pub socket_mode: u32,
+    /// Mount point (container file systems).
+    pub mount_point: String,
+}
+
+/// A boot order entry.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct BootDev {
+    /// Stable id within the guest.
+    pub id: u64,
+    /// PDE_* type of the device it boots from.
+    pub dev_type: u32,
+    /// That device's index.
+    pub index: u32,
+    /// Position in the boot order.
+    pub sequence: u32,
+    /// In use.
+    pub in_use: bool,
 }
 
 /// An SDK-style failure: code and text.
@@ -256,9 +331,24 @@ impl Host {
         }
         g.env_id = guests.values().map(|o| o.env_id).max().unwrap_or(0) + 1;
         g.state = VMS_STOPPED;
+        if g.vm_type == PVT_CT && !g.os_template.is_empty() {
+            let private = self.private_area(&g.uuid);
+            fs::create_dir_all(&private).map_err(|e| {
+                (
+                    PRL_ERR_OUT_OF_MEMORY,
+                    format!("cannot create {}: {e}", private.display()),
+                )
+            })?;
+        }
         self.persist(&g)?;
         guests.insert(g.uuid.clone(), g.clone());
         Ok(g)
+    }
+
+    /// Where a container's private area lives.
+    pub fn private_area(&self, uuid: &str) -> PathBuf {
+        let bare: String = uuid.chars().filter(|c| *c != '{' && *c != '}').collect();
+        self.dir.join("private").join(bare)
     }
 
     /// PrlVm_CommitEx: stores an edited configuration.
@@ -315,6 +405,9 @@ impl Host {
         let running = g.state == VMS_RUNNING;
         let paused = g.state == VMS_PAUSED;
         let stopped = g.state == VMS_STOPPED || g.state == VMS_SUSPENDED;
+        if action == Action::Start && stopped {
+            missing_image(g)?;
+        }
         let new = match action {
             Action::Start if stopped => VMS_RUNNING,
             Action::Start if paused => VMS_RUNNING,
@@ -343,6 +436,32 @@ impl Host {
         }
         Ok(())
     }
+}
+
+/// A VM starts only when its connected disk and CD images exist, as on a
+/// real host.
+fn missing_image(g: &Guest) -> Result<(), Fail> {
+    const PDE_OPTICAL_DISK: u32 = 5;
+    const PDE_HARD_DISK: u32 = 6;
+    const PDT_USE_IMAGE_FILE: u32 = 1;
+    for d in &g.devices {
+        let disk = d.dev_type == PDE_HARD_DISK || d.dev_type == PDE_OPTICAL_DISK;
+        if disk
+            && d.emulated_type == PDT_USE_IMAGE_FILE
+            && d.connected
+            && !d.image_path.is_empty()
+            && !Path::new(&d.image_path).exists()
+        {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                format!(
+                    "Unable to start '{}': the image file '{}' does not exist.",
+                    g.name, d.image_path
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn not_found(uuid: &str) -> Fail {

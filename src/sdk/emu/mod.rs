@@ -15,8 +15,11 @@
 
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
+pub mod devices;
 pub mod handles;
 pub mod host;
+
+pub use devices::*;
 
 use crate::sdk::abi::{err::*, *};
 use handles::{new_handle, Job, Object, VmHandle};
@@ -200,10 +203,10 @@ pub unsafe extern "C" fn PrlLoginResponse_GetSessionUuid(
 }
 
 fn vm_object(g: Guest) -> Arc<Object> {
-    Arc::new(Object::Vm(VmHandle {
+    Arc::new(Object::Vm(Box::new(VmHandle {
         uuid: Mutex::new(g.uuid.clone()),
         config: Mutex::new(g),
-    }))
+    })))
 }
 
 /// PrlSrv_GetVmListEx (job; result: one guest handle per guest)
@@ -228,10 +231,10 @@ pub unsafe extern "C" fn PrlSrv_CreateVm(_hServer: PRL_HANDLE, phVm: PRL_HANDLE_
         cpus: 1,
         ..Guest::default()
     };
-    let h = new_handle(Arc::new(Object::Vm(VmHandle {
+    let h = new_handle(Arc::new(Object::Vm(Box::new(VmHandle {
         uuid: Mutex::new(String::new()),
         config: Mutex::new(g),
-    })));
+    }))));
     // SAFETY: out-pointer from the caller.
     unsafe { out(phVm, h) }
 }
@@ -570,3 +573,17 @@ cfg_u32!(PrlVmCfg_GetCpuCount, PrlVmCfg_SetCpuCount, cpus);
 cfg_u32!(PrlVmCfg_GetVmType, PrlVmCfg_SetVmType, vm_type);
 cfg_u32!(PrlVmCfg_GetAutoStart, PrlVmCfg_SetAutoStart, autostart);
 cfg_u32!(PrlVmCfg_GetEnvId, PrlVmCfg_SetEnvId, env_id);
+cfg_u32!(PrlVmCfg_GetVNCMode, PrlVmCfg_SetVNCMode, vnc_mode);
+cfg_u32!(PrlVmCfg_GetVNCPort, PrlVmCfg_SetVNCPort, vnc_port);
+cfg_str!(PrlVmCfg_GetVNCHostName, PrlVmCfg_SetVNCHostName, vnc_host);
+cfg_str!(
+    PrlVmCfg_GetVNCPassword,
+    PrlVmCfg_SetVNCPassword,
+    vnc_password
+);
+cfg_u32!(
+    PrlVmCfg_GetVideoRamSize,
+    PrlVmCfg_SetVideoRamSize,
+    video_ram_mb
+);
+cfg_str!(PrlVmCfg_GetOsTemplate, PrlVmCfg_SetOsTemplate, os_template);
