@@ -524,3 +524,76 @@ fn every_rejected_feature_is_config_unsupported() {
     }
     assert_eq!(d.virsh(&["list", "--all", "--name"]).expect_ok().trim(), "");
 }
+
+fn restart(d: &mut Daemon) {
+    let mut again = d.command(&[]);
+    again
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    d.child = Some(again.spawn().unwrap());
+    d.wait_ready();
+}
+
+#[test]
+fn kill_nine_during_changes_never_corrupts_a_guest() {
+    let mut d = Daemon::start();
+    let base = fs::read_to_string(fixture("vm-basic.xml")).unwrap();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    for i in 0..12u64 {
+        // A define and a memory change in flight when the daemon dies.
+        let xml = base.replace("vm-basic", &format!("k{i}")).replace(
+            "1f0c6b2e-3a4d-4e5f-8a9b-0c1d2e3f4a5b",
+            &format!("00000000-0000-4000-9000-0000000000{i:02}"),
+        );
+        let f = d.dir.join(&format!("k{i}.xml"));
+        fs::write(&f, xml).unwrap();
+        let uri = d.uri();
+        let path = f.display().to_string();
+        let definer = std::thread::spawn(move || virsh(&uri, &["define", &path]));
+        let uri = d.uri();
+        let mem = if i % 2 == 0 { "2G" } else { "1G" };
+        let setter =
+            std::thread::spawn(move || virsh(&uri, &["setmem", "vm-basic", mem, "--config"]));
+        std::thread::sleep(Duration::from_millis(5 * (i % 5)));
+        d.signal("KILL");
+        d.wait_exit(Duration::from_secs(10));
+        let _ = definer.join();
+        let _ = setter.join();
+        restart(&mut d);
+        // Every guest present loads whole: its XML is one of the states
+        // it could have had, never a mix.
+        let names = d
+            .virsh(&["list", "--all", "--name"])
+            .expect_ok()
+            .to_string();
+        for name in names.lines().filter(|l| !l.is_empty()) {
+            let xml = d.virsh(&["dumpxml", name]).expect_ok().to_string();
+            assert!(xml.contains(&format!("<name>{name}</name>")), "{xml}");
+        }
+        let mem = field(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "Max memory:").to_string();
+        assert!(mem == "1048576 KiB" || mem == "2097152 KiB", "{mem}");
+    }
+    // Nothing was logged as corrupt.
+    assert!(!d.log_text().contains("cannot load"), "{}", d.log_text());
+}
+
+#[test]
+fn a_corrupt_guest_file_is_reported_and_skipped() {
+    let mut d = Daemon::start();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.stop();
+    let bad = d
+        .dir
+        .join("store/guests/00000000-dead-beef-0000-000000000000.toml");
+    fs::write(&bad, "name = [ this is not toml").unwrap();
+    restart(&mut d);
+    assert_eq!(
+        d.virsh(&["list", "--all", "--name"]).expect_ok().trim(),
+        "vm-basic"
+    );
+    assert!(bad.exists(), "a corrupt guest must never be deleted");
+    wait_until("the skip is logged", Duration::from_secs(5), || {
+        d.log_text().contains("cannot load")
+    });
+}
