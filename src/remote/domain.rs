@@ -485,3 +485,29 @@ pub fn get_domain_capabilities(call: &Call, a: GetDomainCapabilitiesArgs) -> Vir
         a.virttype.as_deref(),
     )
 }
+
+/// DOMAIN_SET_USER_PASSWORD
+pub fn set_user_password(call: &Call, a: SetUserPasswordArgs) -> VirResult<()> {
+    flags(a.flags, 0, "vzDomainSetUserPassword")?;
+    let user = a.user.ok_or_else(|| {
+        VirError::new(
+            crate::error::ErrorCode::InvalidArg,
+            ErrorDomain::Parallels,
+            "user name must not be NULL",
+        )
+    })?;
+    call.conn()?.driver().set_user_password(
+        &a.dom.uuid.0,
+        &user,
+        a.password.as_deref().unwrap_or(""),
+    )
+}
+
+/// DOMAIN_GET_SECURITY_LABEL: no security driver, so an empty label.
+pub fn get_security_label(call: &Call, a: DomainArgs) -> VirResult<SecurityLabelRet> {
+    lookup(call, &a.dom)?;
+    Ok(SecurityLabelRet {
+        label: Bounded(vec![0]),
+        enforcing: 0,
+    })
+}

@@ -127,7 +127,7 @@ procedures! {
     105 CONNECT_DOMAIN_EVENT_REGISTER "virConnectDomainEventRegister" Read Normal Open => none;
     106 CONNECT_DOMAIN_EVENT_DEREGISTER "virConnectDomainEventDeregister" Read Normal Open => none;
     110 CONNECT_GET_URI "virConnectGetURI" Read Inline Open => connect::get_uri;
-    121 DOMAIN_GET_SECURITY_LABEL "virDomainGetSecurityLabel" Read High Open => none;
+    121 DOMAIN_GET_SECURITY_LABEL "virDomainGetSecurityLabel" Read High Open => domain::get_security_label;
     122 NODE_GET_SECURITY_MODEL "virNodeGetSecurityModel" Read Inline Open => host::node_get_security_model;
     149 CONNECT_IS_SECURE "virConnectIsSecure" Read Inline Open => connect::is_secure;
     150 DOMAIN_IS_ACTIVE "virDomainIsActive" Read High Open => domain::is_active;
@@ -181,9 +181,10 @@ procedures! {
     316 CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => none;
     317 CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => none;
     338 DOMAIN_SET_TIME "virDomainSetTime" Write Normal Open => none;
-    342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Read Normal Open => domain::get_domain_capabilities;
+    342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Write Normal Open => domain::get_domain_capabilities;
     344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Read Normal Open => none;
     350 DOMAIN_DEFINE_XML_FLAGS "virDomainDefineXMLFlags" Write High Open => domain::define_xml_flags;
+    357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Write Normal Open => domain::set_user_password;
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Read Inline Open => connect::register_close_callback;
     361 CONNECT_UNREGISTER_CLOSE_CALLBACK "virConnectUnregisterCloseCallback" Read Inline Open => connect::unregister_close_callback;
     426 DOMAIN_GET_MESSAGES "virDomainGetMessages" Read Normal Open => domain::get_messages;

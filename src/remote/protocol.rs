@@ -339,3 +339,25 @@ pub struct GetDomainCapabilitiesArgs {
     /// Flags.
     pub flags: u32,
 }
+
+/// `remote_domain_set_user_password_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SetUserPasswordArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// The user.
+    pub user: Option<String>,
+    /// The password.
+    pub password: Option<String>,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_domain_get_security_label_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SecurityLabelRet {
+    /// The label as `char<>` including its NUL.
+    pub label: Bounded<i8, 4097>,
+    /// Whether it is enforced.
+    pub enforcing: i32,
+}

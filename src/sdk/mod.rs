@@ -460,6 +460,14 @@ impl Guest {
         delete => PrlVm_Delete(std::ptr::null_mut());
     }
 
+    /// `PrlVm_SetUserPasswd` (a job, waited for)
+    pub fn set_user_password(&self, user: &str, password: &str) -> Result<(), SdkError> {
+        let (u, p) = (cstring(user)?, cstring(password)?);
+        // SAFETY: live guest handle, NUL-terminated strings.
+        let job = unsafe { (self.t().PrlVm_SetUserPasswd)(self.h.raw, u.as_ptr(), p.as_ptr(), 0) };
+        self.h.sdk.wait(job, "PrlVm_SetUserPasswd").map(|_| ())
+    }
+
     /// The guest's VMS_* state (PrlVm_GetState + PrlVmInfo_GetState).
     pub fn state(&self) -> Result<u32, SdkError> {
         // SAFETY: live guest handle.

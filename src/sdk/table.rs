@@ -64,6 +64,7 @@ sdk_table! {
     PrlVm_CommitEx: fn(PRL_HANDLE, PRL_UINT32) -> PRL_HANDLE;
     PrlVm_Reg: fn(PRL_HANDLE, PRL_CONST_STR, PRL_BOOL) -> PRL_HANDLE;
     PrlVm_Delete: fn(PRL_HANDLE, PRL_HANDLE) -> PRL_HANDLE;
+    PrlVm_SetUserPasswd: fn(PRL_HANDLE, PRL_CONST_STR, PRL_CONST_STR, PRL_UINT32) -> PRL_HANDLE;
     PrlVmCfg_GetName: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_SetName: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;
     PrlVmCfg_GetUuid: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;

@@ -329,6 +329,13 @@ impl Driver {
         d.guest.delete().map_err(sdk_error)
     }
 
+    /// Sets a guest user's password.
+    pub fn set_user_password(&self, uuid: &[u8; 16], user: &str, password: &str) -> VirResult<()> {
+        let _job = self.begin_job(uuid)?;
+        let d = self.domain_by_uuid(uuid)?;
+        d.guest.set_user_password(user, password).map_err(sdk_error)
+    }
+
     /// Sets whether the domain starts with the host.
     pub fn set_autostart(&self, uuid: &[u8; 16], on: bool) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;

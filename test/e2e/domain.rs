@@ -60,6 +60,12 @@ fn vm_lifecycle_with_virsh() {
     d.virsh(&["resume", "vm-basic"]).expect_ok();
     let e = d.virsh(&["resume", "vm-basic"]);
     assert!(e.stderr.contains("domain is not paused"), "{e:?}");
+    let pw = d.virsh(&["set-user-password", "vm-basic", "root", "s3cret"]);
+    assert!(
+        pw.expect_ok()
+            .contains("Password set successfully for root in vm-basic"),
+        "{pw:?}"
+    );
     d.virsh(&["reboot", "vm-basic"]).expect_ok();
     d.virsh(&["reset", "vm-basic"]).expect_ok();
     d.virsh(&["shutdown", "vm-basic"]).expect_ok();

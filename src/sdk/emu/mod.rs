@@ -587,3 +587,30 @@ cfg_u32!(
     video_ram_mb
 );
 cfg_str!(PrlVmCfg_GetOsTemplate, PrlVmCfg_SetOsTemplate, os_template);
+
+/// PrlVm_SetUserPasswd (job): the guest's user gets a new password.
+pub unsafe extern "C" fn PrlVm_SetUserPasswd(
+    hVm: PRL_HANDLE,
+    user: PRL_CONST_STR,
+    _password: PRL_CONST_STR,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    // SAFETY: C string from the caller.
+    let user = unsafe { text(user) };
+    job(move || {
+        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let user = user.map_err(|e| (e, "a user name is required".to_string()))?;
+        if user.is_empty() {
+            return Err((PRL_ERR_INVALID_ARG, "a user name is required".into()));
+        }
+        let g = host.guest(&uuid?)?;
+        if g.vm_type == PVT_VM && g.state != crate::sdk::abi::vms::VMS_RUNNING {
+            return Err((
+                PRL_ERR_DISP_VM_IS_NOT_STARTED,
+                format!("The virtual machine '{}' is not running.", g.name),
+            ));
+        }
+        Ok(Vec::new())
+    })
+}
