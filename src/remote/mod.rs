@@ -6,6 +6,7 @@
 
 mod connect;
 mod domain;
+pub mod events;
 mod host;
 pub mod procedures;
 pub mod protocol;
@@ -28,6 +29,7 @@ pub struct RemoteProgram {
     /// `VIRTVZD_TEST_DELAY` in the README), to prove that a blocked call
     /// stops nothing else.
     delays: HashMap<i32, Duration>,
+    events: Arc<events::Registry>,
 }
 
 /// What the program keeps per client connection.
@@ -81,9 +83,13 @@ fn not_open() -> VirError {
 impl RemoteProgram {
     /// The program serving `driver`.
     pub fn new(driver: Arc<vz::Driver>) -> Arc<RemoteProgram> {
+        let events = Arc::new(events::Registry::default());
+        let registry = Arc::clone(&events);
+        driver.subscribe(move |ev| registry.deliver(ev));
         Arc::new(RemoteProgram {
             driver,
             delays: test_delays(),
+            events,
         })
     }
 }
@@ -151,6 +157,7 @@ impl Program for RemoteProgram {
     }
 
     fn disconnected(&self, client: &Client) {
+        self.events.drop_client(client.id);
         if let Some(s) = client.existing_session::<RemoteSession>() {
             s.conn.write().take();
         }

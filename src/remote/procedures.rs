@@ -9,7 +9,7 @@
 //! does not implement it, answered with VIR_ERR_NO_SUPPORT as libvirt's
 //! daemon answers for a driver that lacks the API).
 
-use super::{connect, domain, host, Call};
+use super::{connect, domain, events, host, Call};
 use crate::error::VirResult;
 use crate::rpc::program::{invoke, Priority};
 use std::sync::OnceLock;
@@ -124,8 +124,8 @@ procedures! {
     66 AUTH_LIST "virConnectAuthList" Read Inline BeforeOpen => connect::auth_list;
     101 NODE_GET_CELLS_FREE_MEMORY "virNodeGetCellsFreeMemory" Read Inline Open => host::node_get_cells_free_memory;
     102 NODE_GET_FREE_MEMORY "virNodeGetFreeMemory" Read Inline Open => host::node_get_free_memory;
-    105 CONNECT_DOMAIN_EVENT_REGISTER "virConnectDomainEventRegister" Read Normal Open => none;
-    106 CONNECT_DOMAIN_EVENT_DEREGISTER "virConnectDomainEventDeregister" Read Normal Open => none;
+    105 CONNECT_DOMAIN_EVENT_REGISTER "virConnectDomainEventRegister" Read Normal Open => events::register;
+    106 CONNECT_DOMAIN_EVENT_DEREGISTER "virConnectDomainEventDeregister" Read Normal Open => events::deregister;
     110 CONNECT_GET_URI "virConnectGetURI" Read Inline Open => connect::get_uri;
     121 DOMAIN_GET_SECURITY_LABEL "virDomainGetSecurityLabel" Read High Open => domain::get_security_label;
     122 NODE_GET_SECURITY_MODEL "virNodeGetSecurityModel" Read Inline Open => host::node_get_security_model;
@@ -136,8 +136,8 @@ procedures! {
     159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Read Normal Open => none;
     160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Write Normal Open => none;
     161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Write Normal Open => none;
-    167 CONNECT_DOMAIN_EVENT_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => none;
-    168 CONNECT_DOMAIN_EVENT_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => none;
+    167 CONNECT_DOMAIN_EVENT_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => events::register_any;
+    168 CONNECT_DOMAIN_EVENT_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => events::deregister_any;
     174 DOMAIN_UPDATE_DEVICE_FLAGS "virDomainUpdateDeviceFlags" Write Normal Open => none;
     182 DOMAIN_MANAGED_SAVE "virDomainManagedSave" Write Normal Open => none;
     183 DOMAIN_HAS_MANAGED_SAVE_IMAGE "virDomainHasManagedSaveImage" Read Normal Open => domain::has_managed_save_image;
@@ -178,8 +178,8 @@ procedures! {
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Read Inline Open => host::node_get_cpu_map;
     309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Write Normal Open => none;
     310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Write Normal Open => none;
-    316 CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => none;
-    317 CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => none;
+    316 CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY "virConnectDomainEventRegisterAny" Read High Open => events::callback_register_any;
+    317 CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read High Open => events::callback_deregister_any;
     338 DOMAIN_SET_TIME "virDomainSetTime" Write Normal Open => none;
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Write Normal Open => domain::get_domain_capabilities;
     344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Read Normal Open => none;

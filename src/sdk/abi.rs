@@ -88,6 +88,8 @@ pub mod handle_type {
     pub const PHT_VIRTUAL_DEV_SERIAL_PORT: u32 = 268_435_469;
     /// A boot order entry.
     pub const PHT_BOOT_DEVICE: u32 = 268_435_497;
+    /// An event parameter.
+    pub const PHT_EVENT_PARAMETER: u32 = 268_435_486;
 }
 
 /// Device types (`PRL_DEVICE_TYPE`).

@@ -217,6 +217,54 @@ impl Sdk {
         Ok(server)
     }
 
+    /// Calls `f` for every event of the server session, on the SDK's
+    /// event thread. The registration lives as long as the process: the
+    /// SDK may still be delivering an event while a handler is removed, so
+    /// its data is never freed.
+    pub fn subscribe(self: &Arc<Self>, server: &Handle, f: EventFn) -> Result<(), SdkError> {
+        let sink = Box::into_raw(Box::new(Sink {
+            sdk: Arc::clone(self),
+            f,
+        }));
+        // SAFETY: live server handle; the handler matches the SDK's type and
+        // sink stays valid for ever (leaked on purpose, see above).
+        let rc = unsafe {
+            (self.t.PrlSrv_RegEventHandler)(server.raw, Some(on_event), sink as PRL_VOID_PTR)
+        };
+        check(rc, "PrlSrv_RegEventHandler")
+    }
+
+    fn read_event(self: &Arc<Self>, ev: &Handle) -> Result<SdkEvent, SdkError> {
+        let mut kind: PRL_ENUM = 0;
+        // SAFETY: live event handle, valid out-pointer.
+        check(
+            unsafe { (self.t.PrlEvent_GetType)(ev.raw, &mut kind) },
+            "PrlEvent_GetType",
+        )?;
+        let issuer = self.string("PrlEvent_GetIssuerId", |buf, len| {
+            // SAFETY: live event handle; buffer contract kept by string().
+            unsafe { (self.t.PrlEvent_GetIssuerId)(ev.raw, buf, len) }
+        })?;
+        let name = cstring("vminfo_vm_state")?;
+        let state = self
+            .new_handle("PrlEvent_GetParamByName", |p| {
+                // SAFETY: live event handle, NUL-terminated name, out-pointer.
+                unsafe { (self.t.PrlEvent_GetParamByName)(ev.raw, name.as_ptr(), p) }
+            })
+            .ok()
+            .and_then(|param| {
+                let mut v: PRL_INT32 = 0;
+                // SAFETY: live parameter handle, valid out-pointer.
+                let rc = unsafe { (self.t.PrlEvtPrm_ToInt32)(param.raw, &mut v) };
+                (rc == PRL_ERR_SUCCESS).then_some(v as u32)
+            });
+        Ok(SdkEvent {
+            kind,
+            issuer,
+            state,
+        })
+    }
+
     /// The handles in a job result.
     pub fn params(self: &Arc<Self>, result: &Handle) -> Result<Vec<Handle>, SdkError> {
         let mut n: PRL_UINT32 = 0;
@@ -255,6 +303,45 @@ impl Sdk {
         })?;
         Ok(Guest { h })
     }
+}
+
+/// An SDK event, read out of its handle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdkEvent {
+    /// PET_* type.
+    pub kind: u32,
+    /// The guest it is about (UUID, braced).
+    pub issuer: String,
+    /// The new VMS_* state, for state changes.
+    pub state: Option<u32>,
+}
+
+type EventFn = Box<dyn Fn(SdkEvent) + Send + Sync>;
+
+struct Sink {
+    sdk: Arc<Sdk>,
+    f: EventFn,
+}
+
+/// The handler the SDK calls on its event thread.
+unsafe extern "C" fn on_event(ev: PRL_HANDLE, data: PRL_VOID_PTR) -> PRL_RESULT {
+    if data.is_null() {
+        return PRL_ERR_INVALID_ARG;
+    }
+    // SAFETY: data is the Sink registered with this handler, which is
+    // never freed (see Sdk::subscribe).
+    let sink = unsafe { &*(data as *const Sink) };
+    let Ok(handle) = sink.sdk.wrap(ev, "event") else {
+        return PRL_ERR_INVALID_HANDLE;
+    };
+    // An event must never unwind into the SDK's C frames.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match sink.sdk.read_event(&handle) {
+            Ok(e) => (sink.f)(e),
+            Err(e) => log::warn!("cannot read an SDK event: {e}"),
+        }
+    }));
+    PRL_ERR_SUCCESS
 }
 
 fn check(rc: PRL_RESULT, what: &str) -> Result<(), SdkError> {

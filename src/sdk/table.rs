@@ -64,6 +64,12 @@ sdk_table! {
     PrlVm_CommitEx: fn(PRL_HANDLE, PRL_UINT32) -> PRL_HANDLE;
     PrlVm_Reg: fn(PRL_HANDLE, PRL_CONST_STR, PRL_BOOL) -> PRL_HANDLE;
     PrlVm_Delete: fn(PRL_HANDLE, PRL_HANDLE) -> PRL_HANDLE;
+    PrlSrv_RegEventHandler: fn(PRL_HANDLE, PRL_EVENT_HANDLER_PTR, PRL_VOID_PTR) -> PRL_RESULT;
+    PrlSrv_UnregEventHandler: fn(PRL_HANDLE, PRL_EVENT_HANDLER_PTR, PRL_VOID_PTR) -> PRL_RESULT;
+    PrlEvent_GetType: fn(PRL_HANDLE, *mut PRL_ENUM) -> PRL_RESULT;
+    PrlEvent_GetIssuerId: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
+    PrlEvent_GetParamByName: fn(PRL_HANDLE, PRL_CONST_STR, PRL_HANDLE_PTR) -> PRL_RESULT;
+    PrlEvtPrm_ToInt32: fn(PRL_HANDLE, *mut PRL_INT32) -> PRL_RESULT;
     PrlVm_SetUserPasswd: fn(PRL_HANDLE, PRL_CONST_STR, PRL_CONST_STR, PRL_UINT32) -> PRL_HANDLE;
     PrlVmCfg_GetName: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_SetName: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;

@@ -302,8 +302,14 @@ impl Driver {
                 g.resume()
             }
             _ if !d.is_active() => return Err(invalid("domain is not running")),
-            Lifecycle::Destroy => g.kill(),
-            Lifecycle::Shutdown => g.shutdown(),
+            Lifecycle::Destroy => {
+                self.expect_stop(uuid, 1);
+                g.kill()
+            }
+            Lifecycle::Shutdown => {
+                self.expect_stop(uuid, 0);
+                g.shutdown()
+            }
             Lifecycle::Suspend => {
                 if st == state::PAUSED {
                     return Err(invalid("domain is already paused"));

@@ -3,6 +3,7 @@
 pub mod capabilities;
 pub mod domain_xml;
 pub mod domains;
+pub mod events;
 pub mod host;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
@@ -38,6 +39,8 @@ pub struct Driver {
     sdk: Arc<Sdk>,
     session: Mutex<Option<Arc<Handle>>>,
     jobs: Mutex<HashMap<[u8; 16], Arc<Mutex<()>>>>,
+    events: events::EventState,
+    me: std::sync::Weak<Driver>,
 }
 
 /// Which URI scheme a connection was opened with.
@@ -60,13 +63,15 @@ pub struct Connection {
 impl Driver {
     /// A driver for this host.
     pub fn new(config: DriverConfig) -> Arc<Driver> {
-        Arc::new(Driver {
+        Arc::new_cyclic(|me| Driver {
             sdk: Arc::clone(&config.sdk),
             config,
             host: host::HostFs::system(),
             capabilities: OnceLock::new(),
             session: Mutex::new(None),
             jobs: Mutex::new(HashMap::new()),
+            events: events::EventState::default(),
+            me: me.clone(),
         })
     }
 
@@ -118,6 +123,21 @@ impl Driver {
             )
         })?);
         *slot = Some(Arc::clone(&s));
+        drop(slot);
+        // SDK events drive libvirt's domain events; the driver is reached
+        // weakly so the subscription never keeps it alive.
+        let me = self.me.clone();
+        if let Err(e) = self.sdk.subscribe(
+            &s,
+            Box::new(move |ev| {
+                if let Some(d) = me.upgrade() {
+                    d.on_sdk_event(ev);
+                }
+            }),
+        ) {
+            log::warn!("no events from the Virtuozzo host: {e}");
+        }
+        self.prime_events();
         Ok(s)
     }
 

@@ -5,6 +5,7 @@
 mod admin;
 mod daemon;
 mod domain;
+mod events;
 mod harness;
 mod rpc;
 mod wire;

@@ -74,6 +74,10 @@ pub enum Object {
     Device(Arc<Object>, u64),
     /// A boot order entry of the guest behind a guest handle, by its id.
     BootDev(Arc<Object>, u64),
+    /// An event: type, issuer (guest UUID) and parameters.
+    Event(u32, String, Vec<(String, i32)>),
+    /// An event parameter.
+    EventParam(i32),
 }
 
 impl Object {
@@ -95,6 +99,8 @@ impl Object {
                 _ => handle_type::PHT_VIRTUAL_DEV_HARD_DISK,
             },
             Object::BootDev(..) => handle_type::PHT_BOOT_DEVICE,
+            Object::Event(..) => handle_type::PHT_EVENT,
+            Object::EventParam(_) => handle_type::PHT_EVENT_PARAMETER,
         }
     }
 }

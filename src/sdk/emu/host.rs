@@ -138,12 +138,27 @@ pub enum Action {
     Suspend,
 }
 
+/// An event the host raises: type, guest UUID, parameters.
+pub type HostEvent = (u32, String, Vec<(String, i32)>);
+
 /// The host.
 pub struct Host {
     dir: PathBuf,
     guests: Mutex<BTreeMap<String, Guest>>,
     jobs: Sender<Box<dyn FnOnce() + Send>>,
+    events: Sender<HostEvent>,
     _lock: File,
+}
+
+/// Delivers an event to the registered handlers.
+pub type EventSink = Arc<dyn Fn(HostEvent) + Send + Sync>;
+
+/// Where events go: set by the SDK layer (the registered handlers).
+static EVENT_SINK: Mutex<Option<EventSink>> = Mutex::new(None);
+
+/// Installs the function that delivers events to registered handlers.
+pub fn set_event_sink(f: EventSink) {
+    *EVENT_SINK.lock() = Some(f);
 }
 
 static HOST: Mutex<Option<Arc<Host>>> = Mutex::new(None);
@@ -210,10 +225,25 @@ pub fn init() -> Result<(), Fail> {
             }
         })
         .map_err(|e| (PRL_ERR_OUT_OF_MEMORY, e.to_string()))?;
+    // Events go out on their own thread, so a handler that waits for a job
+    // (which completes on the dispatcher) cannot deadlock.
+    let (etx, erx) = unbounded::<HostEvent>();
+    std::thread::Builder::new()
+        .name("vz-events".into())
+        .spawn(move || {
+            while let Ok(ev) = erx.recv() {
+                let sink = EVENT_SINK.lock().clone();
+                if let Some(f) = sink {
+                    f(ev);
+                }
+            }
+        })
+        .map_err(|e| (PRL_ERR_OUT_OF_MEMORY, e.to_string()))?;
     *slot = Some(Arc::new(Host {
         dir,
         guests: Mutex::new(guests),
         jobs: tx,
+        events: etx,
         _lock: lock,
     }));
     Ok(())
@@ -281,6 +311,10 @@ impl Host {
         let _ = self.jobs.send(Box::new(f));
     }
 
+    fn raise(&self, kind: u32, uuid: &str, params: Vec<(String, i32)>) {
+        let _ = self.events.send((kind, uuid.to_string(), params));
+    }
+
     /// Every guest.
     pub fn list(&self) -> Vec<Guest> {
         self.guests.lock().values().cloned().collect()
@@ -342,6 +376,11 @@ impl Host {
         }
         self.persist(&g)?;
         guests.insert(g.uuid.clone(), g.clone());
+        self.raise(
+            crate::sdk::abi::event::PET_DSP_EVT_VM_ADDED,
+            &g.uuid,
+            Vec::new(),
+        );
         Ok(g)
     }
 
@@ -372,7 +411,12 @@ impl Host {
             ..g.clone()
         };
         self.persist(&new)?;
-        guests.insert(cur.uuid, new.clone());
+        guests.insert(cur.uuid.clone(), new.clone());
+        self.raise(
+            crate::sdk::abi::event::PET_DSP_EVT_VM_CONFIG_CHANGED,
+            &cur.uuid,
+            Vec::new(),
+        );
         Ok(new)
     }
 
@@ -395,6 +439,11 @@ impl Host {
         })?;
         sync_dir(path.parent().unwrap_or(Path::new(".")));
         guests.remove(uuid);
+        self.raise(
+            crate::sdk::abi::event::PET_DSP_EVT_VM_DELETED,
+            uuid,
+            Vec::new(),
+        );
         Ok(())
     }
 
@@ -434,6 +483,13 @@ impl Host {
             }
             return Err(e);
         }
+        // A restart or reset passes through no other state, but the SDK
+        // still reports it (libvirt turns it into nothing visible).
+        self.raise(
+            crate::sdk::abi::event::PET_DSP_EVT_VM_STATE_CHANGED,
+            uuid,
+            vec![("vminfo_vm_state".to_string(), new as i32)],
+        );
         Ok(())
     }
 }

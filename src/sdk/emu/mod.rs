@@ -614,3 +614,116 @@ pub unsafe extern "C" fn PrlVm_SetUserPasswd(
         Ok(Vec::new())
     })
 }
+
+struct Registration {
+    handler: unsafe extern "C" fn(PRL_HANDLE, PRL_VOID_PTR) -> PRL_RESULT,
+    data: usize,
+}
+
+static HANDLERS: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
+
+fn deliver(ev: host::HostEvent) {
+    let regs: Vec<(
+        unsafe extern "C" fn(PRL_HANDLE, PRL_VOID_PTR) -> PRL_RESULT,
+        usize,
+    )> = HANDLERS
+        .lock()
+        .iter()
+        .map(|r| (r.handler, r.data))
+        .collect();
+    for (handler, data) in regs {
+        let h = new_handle(Arc::new(Object::Event(ev.0, ev.1.clone(), ev.2.clone())));
+        // SAFETY: the handler and its data were registered together by the
+        // SDK user, which keeps them valid until it unregisters; the handler
+        // owns (and frees) the event handle, as the SDK's contract says.
+        unsafe { handler(h, data as PRL_VOID_PTR) };
+    }
+}
+
+/// PrlSrv_RegEventHandler
+pub unsafe extern "C" fn PrlSrv_RegEventHandler(
+    _hServer: PRL_HANDLE,
+    handler: PRL_EVENT_HANDLER_PTR,
+    data: PRL_VOID_PTR,
+) -> PRL_RESULT {
+    let Some(handler) = handler else {
+        return PRL_ERR_INVALID_ARG;
+    };
+    host::set_event_sink(Arc::new(deliver));
+    HANDLERS.lock().push(Registration {
+        handler,
+        data: data as usize,
+    });
+    PRL_ERR_SUCCESS
+}
+
+/// PrlSrv_UnregEventHandler
+pub unsafe extern "C" fn PrlSrv_UnregEventHandler(
+    _hServer: PRL_HANDLE,
+    handler: PRL_EVENT_HANDLER_PTR,
+    data: PRL_VOID_PTR,
+) -> PRL_RESULT {
+    let Some(handler) = handler else {
+        return PRL_ERR_INVALID_ARG;
+    };
+    let mut regs = HANDLERS.lock();
+    let before = regs.len();
+    regs.retain(|r| !(std::ptr::fn_addr_eq(r.handler, handler) && r.data == data as usize));
+    if regs.len() == before {
+        PRL_ERR_INVALID_ARG
+    } else {
+        PRL_ERR_SUCCESS
+    }
+}
+
+/// PrlEvent_GetType
+pub unsafe extern "C" fn PrlEvent_GetType(h: PRL_HANDLE, t: *mut PRL_ENUM) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: out-pointer from the caller.
+        Object::Event(kind, _, _) => unsafe { out(t, *kind) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlEvent_GetIssuerId: the guest's UUID.
+pub unsafe extern "C" fn PrlEvent_GetIssuerId(
+    h: PRL_HANDLE,
+    buf: PRL_STR,
+    len: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: buffer contract passed through from the caller.
+        Object::Event(_, issuer, _) => unsafe { put_str(issuer, buf, len) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlEvent_GetParamByName
+pub unsafe extern "C" fn PrlEvent_GetParamByName(
+    h: PRL_HANDLE,
+    name: PRL_CONST_STR,
+    ph: PRL_HANDLE_PTR,
+) -> PRL_RESULT {
+    // SAFETY: C string from the caller.
+    let name = match unsafe { text(name) } {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    rc(object(h).map(|o| match &*o {
+        Object::Event(_, _, params) => match params.iter().find(|(n, _)| *n == name) {
+            // SAFETY: out-pointer from the caller.
+            Some((_, v)) => unsafe { out(ph, new_handle(Arc::new(Object::EventParam(*v)))) },
+            None => PRL_ERR_NO_DATA,
+        },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlEvtPrm_ToInt32
+pub unsafe extern "C" fn PrlEvtPrm_ToInt32(h: PRL_HANDLE, v: *mut PRL_INT32) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: out-pointer from the caller.
+        Object::EventParam(x) => unsafe { out(v, *x) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}

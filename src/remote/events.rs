@@ -1,0 +1,258 @@
+//! Domain event registrations of each connection and the fan-out of the
+//! driver's events to them as MESSAGE packets.
+//!
+//! Delivery never blocks: packets are queued on the client's connection
+//! (Client::send_event), and a client that stops reading is dropped once
+//! its queue passes the limit, as libvirt drops a slow client.
+
+use super::protocol::{Domain, PROGRAM, VERSION};
+use super::Call;
+use crate::error::{ErrorDomain, VirError, VirResult};
+use crate::rpc::client::Client;
+use crate::rpc::message::{self, Header, MessageType, Status};
+use crate::rpc::xdr::{self, FixedOpaque};
+use crate::vz::events::DomainEvent;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Weak};
+
+/// VIR_DOMAIN_EVENT_ID_LIFECYCLE
+const EVENT_ID_LIFECYCLE: i32 = 0;
+/// Event ids a 9.0 client may register (VIR_DOMAIN_EVENT_ID_LAST).
+const EVENT_ID_LAST: i32 = 27;
+/// REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE (legacy registrations)
+const PROC_EVENT_LIFECYCLE: i32 = 107;
+/// REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE
+const PROC_EVENT_CALLBACK_LIFECYCLE: i32 = 318;
+
+#[derive(Clone, Debug)]
+struct Registration {
+    /// None for the legacy calls, which carry no callback id.
+    callback_id: Option<i32>,
+    event_id: i32,
+    dom: Option<[u8; 16]>,
+}
+
+/// One connection and what it registered.
+type ClientRegs = (Weak<Client>, Vec<Registration>);
+
+/// Every connection's registrations.
+#[derive(Default)]
+pub struct Registry {
+    clients: Mutex<HashMap<u64, ClientRegs>>,
+    next_callback: AtomicI32,
+}
+
+#[derive(Serialize)]
+struct LifecycleMsg<'a> {
+    dom: &'a Domain,
+    event: i32,
+    detail: i32,
+}
+
+impl Registry {
+    fn add(&self, client: &Arc<Client>, reg: Registration) {
+        self.clients
+            .lock()
+            .entry(client.id)
+            .or_insert_with(|| (Arc::downgrade(client), Vec::new()))
+            .1
+            .push(reg);
+    }
+
+    /// Forgets a client that went away.
+    pub fn drop_client(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// Sends `ev` to every matching registration.
+    pub fn deliver(&self, ev: &DomainEvent) {
+        let dom = Domain {
+            name: ev.name.clone(),
+            uuid: FixedOpaque(ev.uuid),
+            id: ev.id,
+        };
+        let mut gone = Vec::new();
+        let targets: Vec<(Arc<Client>, Vec<Option<i32>>)> = {
+            let clients = self.clients.lock();
+            clients
+                .iter()
+                .filter_map(|(id, (weak, regs))| {
+                    let Some(c) = weak.upgrade() else {
+                        gone.push(*id);
+                        return None;
+                    };
+                    let ids: Vec<Option<i32>> = regs
+                        .iter()
+                        .filter(|r| {
+                            r.event_id == EVENT_ID_LIFECYCLE && r.dom.is_none_or(|u| u == ev.uuid)
+                        })
+                        .map(|r| r.callback_id)
+                        .collect();
+                    (!ids.is_empty()).then_some((c, ids))
+                })
+                .collect()
+        };
+        for (client, ids) in targets {
+            for cb in ids {
+                let mut body = Vec::with_capacity(128);
+                let msg = LifecycleMsg {
+                    dom: &dom,
+                    event: ev.event,
+                    detail: ev.detail,
+                };
+                let proc_ = match cb {
+                    Some(id) => {
+                        body.extend_from_slice(&id.to_be_bytes());
+                        PROC_EVENT_CALLBACK_LIFECYCLE
+                    }
+                    None => PROC_EVENT_LIFECYCLE,
+                };
+                if xdr::to_writer(&mut body, &msg).is_err() {
+                    continue;
+                }
+                // libvirtd sends events with serial 1; clients ignore it.
+                let packet = message::packet(
+                    &Header {
+                        prog: PROGRAM,
+                        vers: VERSION,
+                        proc_,
+                        mtype: MessageType::Message as i32,
+                        serial: 1,
+                        status: Status::Ok as i32,
+                    },
+                    &body,
+                );
+                client.send_event(&packet);
+            }
+        }
+        if !gone.is_empty() {
+            let mut clients = self.clients.lock();
+            for id in gone {
+                clients.remove(&id);
+            }
+        }
+    }
+}
+
+fn check_event_id(id: i32) -> VirResult<()> {
+    if !(0..EVENT_ID_LAST).contains(&id) {
+        return Err(VirError::internal(
+            ErrorDomain::Rpc,
+            format!("unsupported event ID {id}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `remote_connect_domain_event_callback_register_any_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct CallbackRegisterAnyArgs {
+    /// VIR_DOMAIN_EVENT_ID_*
+    pub event_id: i32,
+    /// Only this domain, or all.
+    pub dom: Option<Domain>,
+}
+
+/// CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
+pub fn callback_register_any(call: &Call, a: CallbackRegisterAnyArgs) -> VirResult<i32> {
+    call.conn()?;
+    check_event_id(a.event_id)?;
+    let reg = &call.remote.events;
+    let id = reg.next_callback.fetch_add(1, Ordering::Relaxed);
+    reg.add(
+        call.client,
+        Registration {
+            callback_id: Some(id),
+            event_id: a.event_id,
+            dom: a.dom.map(|d| d.uuid.0),
+        },
+    );
+    Ok(id)
+}
+
+/// CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY
+pub fn callback_deregister_any(call: &Call, callback_id: i32) -> VirResult<()> {
+    call.conn()?;
+    let mut clients = call.remote.events.clients.lock();
+    let removed = clients.get_mut(&call.client.id).is_some_and(|(_, regs)| {
+        let before = regs.len();
+        regs.retain(|r| r.callback_id != Some(callback_id));
+        regs.len() != before
+    });
+    if !removed {
+        return Err(VirError::internal(
+            ErrorDomain::Rpc,
+            format!("domain event callback {callback_id} not registered"),
+        ));
+    }
+    Ok(())
+}
+
+fn legacy_add(call: &Call, event_id: i32) -> VirResult<()> {
+    call.conn()?;
+    check_event_id(event_id)?;
+    let reg = &call.remote.events;
+    let dup = reg
+        .clients
+        .lock()
+        .get(&call.client.id)
+        .is_some_and(|(_, regs)| {
+            regs.iter()
+                .any(|r| r.callback_id.is_none() && r.event_id == event_id)
+        });
+    if dup {
+        return Err(VirError::internal(
+            ErrorDomain::Rpc,
+            format!("domain event {event_id} already registered"),
+        ));
+    }
+    reg.add(
+        call.client,
+        Registration {
+            callback_id: None,
+            event_id,
+            dom: None,
+        },
+    );
+    Ok(())
+}
+
+fn legacy_remove(call: &Call, event_id: i32) -> VirResult<()> {
+    call.conn()?;
+    let mut clients = call.remote.events.clients.lock();
+    let removed = clients.get_mut(&call.client.id).is_some_and(|(_, regs)| {
+        let before = regs.len();
+        regs.retain(|r| !(r.callback_id.is_none() && r.event_id == event_id));
+        regs.len() != before
+    });
+    if !removed {
+        return Err(VirError::internal(
+            ErrorDomain::Rpc,
+            format!("domain event {event_id} not registered"),
+        ));
+    }
+    Ok(())
+}
+
+/// CONNECT_DOMAIN_EVENT_REGISTER_ANY (legacy)
+pub fn register_any(call: &Call, event_id: i32) -> VirResult<()> {
+    legacy_add(call, event_id)
+}
+
+/// CONNECT_DOMAIN_EVENT_DEREGISTER_ANY (legacy)
+pub fn deregister_any(call: &Call, event_id: i32) -> VirResult<()> {
+    legacy_remove(call, event_id)
+}
+
+/// CONNECT_DOMAIN_EVENT_REGISTER (legacy lifecycle): returns 1.
+pub fn register(call: &Call, _: ()) -> VirResult<i32> {
+    legacy_add(call, EVENT_ID_LIFECYCLE).map(|()| 1)
+}
+
+/// CONNECT_DOMAIN_EVENT_DEREGISTER (legacy lifecycle): returns 0.
+pub fn deregister(call: &Call, _: ()) -> VirResult<i32> {
+    legacy_remove(call, EVENT_ID_LIFECYCLE).map(|()| 0)
+}

@@ -1,0 +1,159 @@
+//! Domain events: the SDK's events turned into libvirt's lifecycle
+//! events (event, detail), fanned out to whoever subscribed (the REMOTE
+//! program).
+
+use super::domain_xml::parse_uuid;
+use super::Driver;
+use crate::sdk::abi::{event as pet, vms};
+use crate::sdk::SdkEvent;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `virDomainEventType` values.
+pub mod lifecycle {
+    /// VIR_DOMAIN_EVENT_DEFINED
+    pub const DEFINED: i32 = 0;
+    /// VIR_DOMAIN_EVENT_UNDEFINED
+    pub const UNDEFINED: i32 = 1;
+    /// VIR_DOMAIN_EVENT_STARTED
+    pub const STARTED: i32 = 2;
+    /// VIR_DOMAIN_EVENT_SUSPENDED
+    pub const SUSPENDED: i32 = 3;
+    /// VIR_DOMAIN_EVENT_RESUMED
+    pub const RESUMED: i32 = 4;
+    /// VIR_DOMAIN_EVENT_STOPPED
+    pub const STOPPED: i32 = 5;
+}
+
+/// A lifecycle event about one domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainEvent {
+    /// Domain name.
+    pub name: String,
+    /// Domain UUID.
+    pub uuid: [u8; 16],
+    /// Domain id (-1 when inactive).
+    pub id: i32,
+    /// virDomainEventType.
+    pub event: i32,
+    /// Its detail.
+    pub detail: i32,
+}
+
+type Listener = Arc<dyn Fn(&DomainEvent) + Send + Sync>;
+
+/// What the driver remembers to turn SDK events into libvirt ones: each
+/// guest's name, id and last state, and who listens.
+#[derive(Default)]
+pub struct EventState {
+    known: Mutex<HashMap<[u8; 16], (String, i32, u32)>>,
+    listeners: Mutex<Vec<Listener>>,
+    /// Why a guest is being stopped, when this driver stops it: the SDK's
+    /// state event does not say, libvirt's detail does.
+    stop_detail: Mutex<HashMap<[u8; 16], i32>>,
+}
+
+impl Driver {
+    /// Calls `f` for every lifecycle event, in order per domain.
+    pub fn subscribe(&self, f: impl Fn(&DomainEvent) + Send + Sync + 'static) {
+        self.events.listeners.lock().push(Arc::new(f));
+    }
+
+    /// Notes why the next stop of `uuid` happens (VIR_DOMAIN_EVENT_STOPPED_*).
+    pub(super) fn expect_stop(&self, uuid: &[u8; 16], detail: i32) {
+        self.events.stop_detail.lock().insert(*uuid, detail);
+    }
+
+    fn emit(&self, ev: DomainEvent) {
+        let listeners = self.events.listeners.lock().clone();
+        for l in listeners {
+            l(&ev);
+        }
+    }
+
+    /// Remembers the guests present when the session starts.
+    pub(super) fn prime_events(&self) {
+        if let Ok(all) = self.domains() {
+            let mut known = self.events.known.lock();
+            for d in all {
+                known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
+            }
+        }
+    }
+
+    /// Handles one SDK event (on the SDK's event thread).
+    pub(super) fn on_sdk_event(&self, e: SdkEvent) {
+        let Some(uuid) = parse_uuid(&e.issuer) else {
+            return;
+        };
+        let current = || self.domain_by_uuid(&uuid).ok();
+        let ev = |name: String, id: i32, event: i32, detail: i32| DomainEvent {
+            name,
+            uuid,
+            id,
+            event,
+            detail,
+        };
+        match e.kind {
+            pet::PET_DSP_EVT_VM_ADDED => {
+                if let Some(d) = current() {
+                    self.events
+                        .known
+                        .lock()
+                        .insert(uuid, (d.name.clone(), d.id, d.vms));
+                    self.emit(ev(d.name, d.id, lifecycle::DEFINED, 0));
+                }
+            }
+            pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
+                if let Some(d) = current() {
+                    self.events
+                        .known
+                        .lock()
+                        .insert(uuid, (d.name.clone(), d.id, d.vms));
+                    self.emit(ev(d.name, d.id, lifecycle::DEFINED, 1));
+                }
+            }
+            pet::PET_DSP_EVT_VM_DELETED => {
+                let old = self.events.known.lock().remove(&uuid);
+                if let Some((name, _, _)) = old {
+                    self.emit(ev(name, -1, lifecycle::UNDEFINED, 0));
+                }
+            }
+            pet::PET_DSP_EVT_VM_STATE_CHANGED => {
+                let Some(new) = e.state else {
+                    return;
+                };
+                let Some(d) = current() else {
+                    return;
+                };
+                let prev = self
+                    .events
+                    .known
+                    .lock()
+                    .insert(uuid, (d.name.clone(), d.id, new))
+                    .map(|(_, _, s)| s);
+                // libvirt's vz driver: which lifecycle event a new state is.
+                let (event, detail) = match (new, prev) {
+                    (vms::VMS_RUNNING, Some(vms::VMS_PAUSED)) => (lifecycle::RESUMED, 0),
+                    (vms::VMS_RUNNING, Some(vms::VMS_RUNNING)) => return,
+                    (vms::VMS_RUNNING, _) => (lifecycle::STARTED, 0),
+                    (vms::VMS_PAUSED, _) => (lifecycle::SUSPENDED, 0),
+                    (vms::VMS_STOPPED, _) => (
+                        lifecycle::STOPPED,
+                        self.events.stop_detail.lock().remove(&uuid).unwrap_or(0),
+                    ),
+                    (vms::VMS_SUSPENDED, _) => (lifecycle::STOPPED, 4),
+                    _ => return,
+                };
+                let id = if event == lifecycle::STOPPED {
+                    -1
+                } else {
+                    d.id
+                };
+                self.emit(ev(d.name, id, event, detail));
+            }
+            _ => {}
+        }
+    }
+}
