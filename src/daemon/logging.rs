@@ -374,12 +374,7 @@ impl log::Log for Logger {
                 }
                 Sink::Syslog { ident, sock } => {
                     if let Some(s) = sock {
-                        let sev = match p {
-                            1 => 7,
-                            2 => 6,
-                            3 => 4,
-                            _ => 3,
-                        };
+                        let sev = syslog_severity(p);
                         let m = format!(
                             "<{}>{ident}[{}]: {cat} : {msg}",
                             3 * 8 + sev,
@@ -389,12 +384,7 @@ impl log::Log for Logger {
                     }
                 }
                 Sink::Journald(s) => {
-                    let sev = match p {
-                        1 => 7,
-                        2 => 6,
-                        3 => 4,
-                        _ => 3,
-                    };
+                    let sev = syslog_severity(p);
                     let m = format!(
                         "MESSAGE={cat} : {}\nPRIORITY={sev}\nSYSLOG_IDENTIFIER=virtvzd\n",
                         msg.replace('\n', " ")
@@ -406,6 +396,16 @@ impl log::Log for Logger {
     }
 
     fn flush(&self) {}
+}
+
+/// syslog severity (debug 7, info 6, warning 4, error 3) of a libvirt level.
+fn syslog_severity(p: u32) -> u32 {
+    match p {
+        1 => 7,
+        2 => 6,
+        3 => 4,
+        _ => 3,
+    }
 }
 
 fn thread_id() -> i64 {

@@ -273,6 +273,7 @@ impl Driver {
                 let uuid_text = g.uuid().map_err(sdk_error)?;
                 let uuid = domain_xml::parse_uuid(&uuid_text)
                     .ok_or_else(|| invalid("the host gave the new guest a malformed uuid"))?;
+                self.note_defined(&uuid, &def.name);
                 Ok((self.domain_by_uuid(&uuid)?, false))
             }
         }

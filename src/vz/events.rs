@@ -60,6 +60,16 @@ impl Driver {
         self.events.listeners.lock().push(Arc::new(f));
     }
 
+    /// Notes a guest this driver just registered, so its events can name
+    /// it even if it is gone before they are handled.
+    pub(super) fn note_defined(&self, uuid: &[u8; 16], name: &str) {
+        self.events
+            .known
+            .lock()
+            .entry(*uuid)
+            .or_insert_with(|| (name.to_string(), -1, vms::VMS_STOPPED));
+    }
+
     /// Notes why the next stop of `uuid` happens (VIR_DOMAIN_EVENT_STOPPED_*).
     pub(super) fn expect_stop(&self, uuid: &[u8; 16], detail: i32) {
         self.events.stop_detail.lock().insert(*uuid, detail);
@@ -96,23 +106,23 @@ impl Driver {
             detail,
         };
         match e.kind {
-            pet::PET_DSP_EVT_VM_ADDED => {
-                if let Some(d) = current() {
-                    self.events
-                        .known
-                        .lock()
-                        .insert(uuid, (d.name.clone(), d.id, d.vms));
-                    self.emit(ev(d.name, d.id, lifecycle::DEFINED, 0));
-                }
-            }
-            pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
-                if let Some(d) = current() {
-                    self.events
-                        .known
-                        .lock()
-                        .insert(uuid, (d.name.clone(), d.id, d.vms));
-                    self.emit(ev(d.name, d.id, lifecycle::DEFINED, 1));
-                }
+            pet::PET_DSP_EVT_VM_ADDED | pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
+                let detail = if e.kind == pet::PET_DSP_EVT_VM_ADDED {
+                    0
+                } else {
+                    1
+                };
+                // As for state changes, the guest may be gone by now; what
+                // this driver defined it already noted (note_defined).
+                let known = match current() {
+                    Some(d) => (d.name, d.id, d.vms),
+                    None => match self.events.known.lock().get(&uuid).cloned() {
+                        Some(k) => k,
+                        None => return,
+                    },
+                };
+                self.events.known.lock().insert(uuid, known.clone());
+                self.emit(ev(known.0, known.1, lifecycle::DEFINED, detail));
             }
             pet::PET_DSP_EVT_VM_DELETED => {
                 let old = self.events.known.lock().remove(&uuid);
@@ -124,14 +134,19 @@ impl Driver {
                 let Some(new) = e.state else {
                     return;
                 };
-                let Some(d) = current() else {
-                    return;
+                // The guest may be gone already (destroy then undefine in
+                // quick succession): the cache still knows its name.
+                let cached = self.events.known.lock().get(&uuid).cloned();
+                let (name, id) = match (current(), cached) {
+                    (Some(d), _) => (d.name, d.id),
+                    (None, Some((name, _, _))) => (name, -1),
+                    (None, None) => return,
                 };
                 let prev = self
                     .events
                     .known
                     .lock()
-                    .insert(uuid, (d.name.clone(), d.id, new))
+                    .insert(uuid, (name.clone(), id, new))
                     .map(|(_, _, s)| s);
                 // libvirt's vz driver: which lifecycle event a new state is.
                 let (event, detail) = match (new, prev) {
@@ -146,12 +161,8 @@ impl Driver {
                     (vms::VMS_SUSPENDED, _) => (lifecycle::STOPPED, 4),
                     _ => return,
                 };
-                let id = if event == lifecycle::STOPPED {
-                    -1
-                } else {
-                    d.id
-                };
-                self.emit(ev(d.name, id, event, detail));
+                let id = if event == lifecycle::STOPPED { -1 } else { id };
+                self.emit(ev(name, id, event, detail));
             }
             _ => {}
         }

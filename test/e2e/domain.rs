@@ -4,14 +4,6 @@ use crate::harness::*;
 use std::fs;
 use std::time::Duration;
 
-fn fixture(name: &str) -> String {
-    source_dir()
-        .join("test/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 fn field<'a>(text: &'a str, label: &str) -> &'a str {
     text.lines()
         .find_map(|l| l.strip_prefix(label))
@@ -235,13 +227,7 @@ fn guests_and_states_survive_a_killed_daemon() {
         .to_string();
     d.signal("KILL");
     d.wait_exit(Duration::from_secs(10));
-    let mut again = d.command(&[]);
-    again
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    d.child = Some(again.spawn().unwrap());
-    d.wait_ready();
+    d.restart();
     assert_eq!(d.virsh(&["list", "--all"]).expect_ok(), before_list);
     assert_eq!(
         d.virsh(&["dumpxml", "--inactive", "vm-basic"]).expect_ok(),
@@ -531,16 +517,6 @@ fn every_rejected_feature_is_config_unsupported() {
     assert_eq!(d.virsh(&["list", "--all", "--name"]).expect_ok().trim(), "");
 }
 
-fn restart(d: &mut Daemon) {
-    let mut again = d.command(&[]);
-    again
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    d.child = Some(again.spawn().unwrap());
-    d.wait_ready();
-}
-
 #[test]
 fn kill_nine_during_changes_never_corrupts_a_guest() {
     let mut d = Daemon::start();
@@ -566,7 +542,7 @@ fn kill_nine_during_changes_never_corrupts_a_guest() {
         d.wait_exit(Duration::from_secs(10));
         let _ = definer.join();
         let _ = setter.join();
-        restart(&mut d);
+        d.restart();
         // Every guest present loads whole: its XML is one of the states
         // it could have had, never a mix.
         let names = d
@@ -593,7 +569,7 @@ fn a_corrupt_guest_file_is_reported_and_skipped() {
         .dir
         .join("store/guests/00000000-dead-beef-0000-000000000000.toml");
     fs::write(&bad, "name = [ this is not toml").unwrap();
-    restart(&mut d);
+    d.restart();
     assert_eq!(
         d.virsh(&["list", "--all", "--name"]).expect_ok().trim(),
         "vm-basic"

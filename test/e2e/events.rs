@@ -6,14 +6,6 @@ use crate::wire::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn fixture(name: &str) -> String {
-    source_dir()
-        .join("test/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 fn churn(d: &Daemon) {
     d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
     d.virsh(&["start", "vm-basic"]).expect_ok();

@@ -333,3 +333,25 @@ pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// A file of test/fixtures.
+pub fn fixture(name: &str) -> String {
+    source_dir()
+        .join("test/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+impl Daemon {
+    /// Starts the daemon again on the same files (after a kill or stop).
+    pub fn restart(&mut self) {
+        let mut again = self.command(&[]);
+        again
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        self.child = Some(again.spawn().expect("restart virtvzd"));
+        self.wait_ready();
+    }
+}

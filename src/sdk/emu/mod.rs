@@ -126,6 +126,30 @@ fn job(work: impl FnOnce() -> Result<Vec<Arc<Object>>, Fail> + Send + 'static) -
     h
 }
 
+fn running_host() -> Result<Arc<host::Host>, Fail> {
+    host::host().ok_or((
+        PRL_ERR_INVALID_ARG,
+        "the SDK is not initialised".to_string(),
+    ))
+}
+
+/// A job on the guest behind a handle: `work` gets the guest handle and
+/// the host on the dispatcher thread.
+fn guest_job(
+    h: PRL_HANDLE,
+    work: impl FnOnce(&VmHandle, &host::Host) -> Result<(), Fail> + Send + 'static,
+) -> PRL_HANDLE {
+    let obj = object(h);
+    job(move || {
+        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
+        let Object::Vm(v) = &*obj else {
+            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
+        };
+        let host = running_host()?;
+        work(v, &host).map(|()| Vec::new())
+    })
+}
+
 fn vm_uuid(h: PRL_HANDLE) -> Result<String, Fail> {
     with_vm(h, |v| v.uuid.lock().clone()).map_err(|e| (e, "invalid guest handle".to_string()))
 }
@@ -134,7 +158,7 @@ fn vm_job(h: PRL_HANDLE, action: Action) -> PRL_HANDLE {
     let uuid = vm_uuid(h);
     job(move || {
         let uuid = uuid?;
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let host = running_host()?;
         host.act(&uuid, action).map(|()| Vec::new())
     })
 }
@@ -212,7 +236,7 @@ fn vm_object(g: Guest) -> Arc<Object> {
 /// PrlSrv_GetVmListEx (job; result: one guest handle per guest)
 pub unsafe extern "C" fn PrlSrv_GetVmListEx(_hServer: PRL_HANDLE, flags: PRL_UINT32) -> PRL_HANDLE {
     job(move || {
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let host = running_host()?;
         let want_vm = flags & PVTF_VM != 0 || flags & (PVTF_VM | PVTF_CT) == 0;
         let want_ct = flags & PVTF_CT != 0 || flags & (PVTF_VM | PVTF_CT) == 0;
         Ok(host
@@ -388,7 +412,7 @@ pub unsafe extern "C" fn PrlHandle_GetType(h: PRL_HANDLE, t: *mut PRL_ENUM) -> P
 pub unsafe extern "C" fn PrlVm_GetState(hVm: PRL_HANDLE) -> PRL_HANDLE {
     let uuid = vm_uuid(hVm);
     job(move || {
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let host = running_host()?;
         let g = host.guest(&uuid?)?;
         Ok(vec![Arc::new(Object::VmInfo(g.state))])
     })
@@ -448,16 +472,10 @@ pub unsafe extern "C" fn PrlVm_Reset(hVm: PRL_HANDLE) -> PRL_HANDLE {
 
 /// PrlVm_RefreshConfig (job): reloads the handle's configuration.
 pub unsafe extern "C" fn PrlVm_RefreshConfig(hVm: PRL_HANDLE) -> PRL_HANDLE {
-    let obj = object(hVm);
-    job(move || {
-        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
-        let Object::Vm(v) = &*obj else {
-            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
-        };
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+    guest_job(hVm, |v, host| {
         let uuid = v.uuid.lock().clone();
         *v.config.lock() = host.guest(&uuid)?;
-        Ok(Vec::new())
+        Ok(())
     })
 }
 
@@ -469,17 +487,11 @@ pub unsafe extern "C" fn PrlVm_BeginEdit(hVm: PRL_HANDLE) -> PRL_HANDLE {
 
 /// PrlVm_CommitEx (job): stores the edited configuration.
 pub unsafe extern "C" fn PrlVm_CommitEx(hVm: PRL_HANDLE, _flags: PRL_UINT32) -> PRL_HANDLE {
-    let obj = object(hVm);
-    job(move || {
-        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
-        let Object::Vm(v) = &*obj else {
-            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
-        };
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+    guest_job(hVm, |v, host| {
         let uuid = v.uuid.lock().clone();
         let cfg = v.config.lock().clone();
         *v.config.lock() = host.commit(&uuid, &cfg)?;
-        Ok(Vec::new())
+        Ok(())
     })
 }
 
@@ -489,17 +501,11 @@ pub unsafe extern "C" fn PrlVm_Reg(
     _parent: PRL_CONST_STR,
     _non_interactive: PRL_BOOL,
 ) -> PRL_HANDLE {
-    let obj = object(hVm);
-    job(move || {
-        let obj = obj.map_err(|e| (e, "invalid guest handle".to_string()))?;
-        let Object::Vm(v) = &*obj else {
-            return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
-        };
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+    guest_job(hVm, |v, host| {
         let g = host.register(v.config.lock().clone())?;
         *v.uuid.lock() = g.uuid.clone();
         *v.config.lock() = g;
-        Ok(Vec::new())
+        Ok(())
     })
 }
 
@@ -507,7 +513,7 @@ pub unsafe extern "C" fn PrlVm_Reg(
 pub unsafe extern "C" fn PrlVm_Delete(hVm: PRL_HANDLE, _devices: PRL_HANDLE) -> PRL_HANDLE {
     let uuid = vm_uuid(hVm);
     job(move || {
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let host = running_host()?;
         host.delete(&uuid?).map(|()| Vec::new())
     })
 }
@@ -599,7 +605,7 @@ pub unsafe extern "C" fn PrlVm_SetUserPasswd(
     // SAFETY: C string from the caller.
     let user = unsafe { text(user) };
     job(move || {
-        let host = host::host().ok_or((PRL_ERR_INVALID_ARG, "not initialised".to_string()))?;
+        let host = running_host()?;
         let user = user.map_err(|e| (e, "a user name is required".to_string()))?;
         if user.is_empty() {
             return Err((PRL_ERR_INVALID_ARG, "a user name is required".into()));
