@@ -76,7 +76,7 @@ pub fn get_type(call: &Call, _: ()) -> VirResult<&'static str> {
 
 /// CONNECT_GET_VERSION
 pub fn get_version(call: &Call, _: ()) -> VirResult<u64> {
-    Ok(call.conn()?.version())
+    call.conn()?.version()
 }
 
 /// CONNECT_GET_LIB_VERSION

@@ -90,6 +90,8 @@ pub mod handle_type {
     pub const PHT_BOOT_DEVICE: u32 = 268_435_497;
     /// An event parameter.
     pub const PHT_EVENT_PARAMETER: u32 = 268_435_486;
+    /// Server facts.
+    pub const PHT_SERVER_INFO: u32 = 268_435_496;
 }
 
 /// Device types (`PRL_DEVICE_TYPE`).
@@ -231,6 +233,10 @@ mod tests {
         // Pinned from the SDK headers; a change here breaks real hosts.
         assert_eq!(handle_type::PHT_VIRTUAL_MACHINE, 0x1000_0005);
         assert_eq!(handle_type::PHT_JOB, 0x1000_0011);
+        assert_eq!(handle_type::PHT_SERVER_INFO, 0x1000_0028);
+        assert_eq!(handle_type::PHT_BOOT_DEVICE, 0x1000_0029);
+        assert_eq!(dev::PDE_HARD_DISK, 6);
+        assert_eq!((dev::PNA_ROUTED, dev::PNA_BRIDGE), (5, 6));
         assert_eq!(vms::VMS_STOPPED, 0x3000_0001);
         assert_eq!(vms::VMS_RUNNING, 0x3000_0004);
         assert_eq!(vms::VMS_PAUSED, 0x3000_0005);

@@ -265,6 +265,18 @@ impl Sdk {
         })
     }
 
+    /// The host's product version ("7.5.0"), from its server info.
+    pub fn product_version(self: &Arc<Self>, server: &Handle) -> Result<String, SdkError> {
+        let info = self.new_handle("PrlSrv_GetServerInfo", |p| {
+            // SAFETY: live server handle, out-pointer.
+            unsafe { (self.t.PrlSrv_GetServerInfo)(server.raw, p) }
+        })?;
+        self.string("PrlSrvInfo_GetProductVersion", |buf, len| {
+            // SAFETY: live info handle; buffer contract kept by string().
+            unsafe { (self.t.PrlSrvInfo_GetProductVersion)(info.raw, buf, len) }
+        })
+    }
+
     /// The handles in a job result.
     pub fn params(self: &Arc<Self>, result: &Handle) -> Result<Vec<Handle>, SdkError> {
         let mut n: PRL_UINT32 = 0;
@@ -455,6 +467,7 @@ impl Guest {
     guest_str!(vnc_password => PrlVmCfg_GetVNCPassword, set_vnc_password => PrlVmCfg_SetVNCPassword);
     guest_u32!(video_ram_mb => PrlVmCfg_GetVideoRamSize, set_video_ram_mb => PrlVmCfg_SetVideoRamSize);
     guest_str!(os_template => PrlVmCfg_GetOsTemplate, set_os_template => PrlVmCfg_SetOsTemplate);
+    guest_str!(cpu_mask => PrlVmCfg_GetCpuMask, set_cpu_mask => PrlVmCfg_SetCpuMask);
 
     /// The devices of a PDE_* type, in order.
     pub fn devices(&self, dev_type: u32) -> Result<Vec<Device>, SdkError> {

@@ -185,6 +185,8 @@ pub struct DomainDef {
     pub vcpus: u32,
     /// Description.
     pub description: String,
+    /// Host CPUs the vCPUs may use (libvirt's cpuset syntax), or none.
+    pub cpuset: Option<String>,
     /// Disks and CD-ROMs.
     pub disks: Vec<Disk>,
     /// Network interfaces.
@@ -470,10 +472,10 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
     }
     let vcpus = match root.child("vcpu") {
         Some(v) => {
-            if v.attr("cpuset").is_some() {
-                return Err(unsupported(
-                    "cpuset of vcpu is not supported by virtvzd yet".into(),
-                ));
+            if let Some(p) = v.attr("placement").filter(|p| *p != "static") {
+                return Err(unsupported(format!(
+                    "vcpu placement '{p}' is not supported by vz driver"
+                )));
             }
             if let Some(c) = v.attr("current") {
                 if c.trim() != v.text.trim() {
@@ -490,6 +492,12 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
                 .ok_or_else(|| invalid(format!("invalid vcpu count '{}'", v.text.trim())))?
         }
         None => 1,
+    };
+    let cpuset = match root.child("vcpu").and_then(|v| v.attr("cpuset")) {
+        Some(c) => {
+            Some(normalize_cpuset(c).ok_or_else(|| invalid(format!("invalid cpuset '{c}'")))?)
+        }
+        None => None,
     };
     let os = root
         .child("os")
@@ -563,6 +571,7 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
             .child("description")
             .map(|d| d.text.clone())
             .unwrap_or_default(),
+        cpuset,
         disks: Vec::new(),
         interfaces: Vec::new(),
         graphics: None,
@@ -599,6 +608,53 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
         def.video_vram_kib = Some(DEFAULT_VRAM_KIB);
     }
     Ok(def)
+}
+
+/// libvirt's cpuset ("0-3,^2,6") as a plain sorted list of ranges
+/// ("0-1,3,6"), or None if malformed.
+pub fn normalize_cpuset(s: &str) -> Option<String> {
+    // Left to right, as libvirt reads it: "^N" clears N as of that point.
+    let mut set = std::collections::BTreeSet::new();
+    for part in s.split(',').map(str::trim) {
+        let (neg, part) = match part.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, part),
+        };
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
+            None => {
+                let n = part.parse::<u32>().ok()?;
+                (n, n)
+            }
+        };
+        if a > b || b >= 4096 || (neg && a != b) {
+            return None;
+        }
+        if neg {
+            set.remove(&a);
+        } else {
+            set.extend(a..=b);
+        }
+    }
+    if set.is_empty() {
+        return None;
+    }
+    let v: Vec<u32> = set.into_iter().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let start = v[i];
+        while i + 1 < v.len() && v[i + 1] == v[i] + 1 {
+            i += 1;
+        }
+        out.push(if v[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", v[i])
+        });
+        i += 1;
+    }
+    Some(out.join(","))
 }
 
 /// Video memory a VM gets when its XML names none.
@@ -1053,8 +1109,13 @@ pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
         "  <memory unit='KiB'>{0}</memory>\n  <currentMemory unit='KiB'>{0}</currentMemory>\n",
         def.memory_kib
     ));
+    let cpuset = def
+        .cpuset
+        .as_ref()
+        .map(|c| format!(" cpuset='{c}'"))
+        .unwrap_or_default();
     x.push_str(&format!(
-        "  <vcpu placement='static'>{}</vcpu>\n",
+        "  <vcpu placement='static'{cpuset}>{}</vcpu>\n",
         def.vcpus
     ));
     x.push_str(&format!(
@@ -1252,6 +1313,16 @@ mod tests {
         assert_eq!(e.code, ErrorCode::XmlError);
         let e = parse(&VM.replace("unit='MiB'>1024", "unit='KiB'>1000")).unwrap_err();
         assert_eq!(e.code, ErrorCode::ConfigUnsupported);
+    }
+
+    #[test]
+    fn cpusets() {
+        assert_eq!(normalize_cpuset("0-3,^2,6").as_deref(), Some("0-1,3,6"));
+        assert_eq!(normalize_cpuset("5,4,3").as_deref(), Some("3-5"));
+        assert_eq!(normalize_cpuset("0-1,^1,1,3").as_deref(), Some("0-1,3"));
+        assert_eq!(normalize_cpuset("3-1"), None);
+        assert_eq!(normalize_cpuset("^1"), None);
+        assert_eq!(normalize_cpuset("x"), None);
     }
 
     #[test]

@@ -120,6 +120,7 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         memory_kib: u64::from(guest.ram_mb()?) * 1024,
         vcpus: guest.cpus()?,
         description: guest.description()?,
+        cpuset: Some(guest.cpu_mask()?).filter(|m| !m.is_empty()),
         disks: Vec::new(),
         interfaces: Vec::new(),
         graphics: None,
@@ -508,6 +509,7 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
     g.set_ram_mb(u32::try_from(def.memory_kib / 1024).unwrap_or(u32::MAX))?;
     g.set_cpus(def.vcpus)?;
     g.set_description(&def.description)?;
+    g.set_cpu_mask(def.cpuset.as_deref().unwrap_or(""))?;
     for ty in [
         PDE_HARD_DISK,
         PDE_OPTICAL_DISK,

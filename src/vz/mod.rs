@@ -12,9 +12,18 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-/// Virtuozzo version reported until the SDK boundary reports the host's own
-/// (major * 1_000_000 + minor * 1_000 + micro).
-const VIRTUOZZO_VERSION: u64 = 7_000_000;
+/// Parses a product version ("7.5.3", "7.0.12-345") into libvirt's
+/// encoding, major * 1_000_000 + minor * 1_000 + micro.
+pub fn parse_version(v: &str) -> Option<u64> {
+    let mut parts = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let micro = parts.next().flatten().unwrap_or(0);
+    (minor < 1000 && micro < 1000).then_some(major * 1_000_000 + minor * 1_000 + micro)
+}
 
 /// The most virtual CPUs a Virtuozzo guest may have (the vz driver's
 /// answer to virConnectGetMaxVcpus).
@@ -192,9 +201,22 @@ impl Connection {
         }
     }
 
-    /// virConnectGetVersion: the Virtuozzo version.
-    pub fn version(&self) -> u64 {
-        VIRTUOZZO_VERSION
+    /// virConnectGetVersion: the Virtuozzo version, from the SDK's server
+    /// info (libvirt's driver runs `prlsrvctl` for it).
+    pub fn version(&self) -> VirResult<u64> {
+        let session = self.driver.session()?;
+        let v = self.driver.sdk.product_version(&session).map_err(|e| {
+            VirError::internal(
+                ErrorDomain::Parallels,
+                format!("cannot read the Virtuozzo version: {e}"),
+            )
+        })?;
+        parse_version(&v).ok_or_else(|| {
+            VirError::internal(
+                ErrorDomain::Parallels,
+                format!("unexpected Virtuozzo version '{v}'"),
+            )
+        })
     }
 
     /// virConnectGetMaxVcpus for `type` (none, "vz" or "parallels").
@@ -247,6 +269,14 @@ mod tests {
             host_uuid: None,
             sdk: Sdk::embedded(&dir, std::time::Duration::from_secs(5)),
         })
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("7.5.3"), Some(7_005_003));
+        assert_eq!(parse_version("7.0.12-345"), Some(7_000_012));
+        assert_eq!(parse_version("8"), Some(8_000_000));
+        assert_eq!(parse_version("x"), None);
     }
 
     #[test]

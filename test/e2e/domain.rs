@@ -410,6 +410,7 @@ fn vm_with_devices_round_trips_and_needs_its_images() {
         "<graphics type='vnc' port='5901' autoport='no' listen='0.0.0.0'>",
         "<model type='vga' vram='65536' heads='1' primary='yes'/>",
         "<boot dev='cdrom'/>\n    <boot dev='hd'/>",
+        "<vcpu placement='static' cpuset='0-1,3'>2</vcpu>",
     ] {
         assert!(xml.contains(needle), "{needle} missing from {xml}");
     }
@@ -474,7 +475,7 @@ fn every_rejected_feature_is_config_unsupported() {
         top("<clock offset='localtime'/>"),
         top("<emulator>/usr/bin/x</emulator>"),
         base.replace("<vcpu>2</vcpu>", "<vcpu current='1'>2</vcpu>"),
-        base.replace("<vcpu>2</vcpu>", "<vcpu cpuset='0-1'>2</vcpu>"),
+        base.replace("<vcpu>2</vcpu>", "<vcpu placement='auto'>2</vcpu>"),
         base.replace("</os>", "<kernel>/boot/vmlinuz</kernel></os>"),
         base.replace("</os>", "<loader>/x</loader></os>"),
         base.replace("</os>", "<boot dev='fd'/></os>"),

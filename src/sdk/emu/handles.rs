@@ -78,6 +78,8 @@ pub enum Object {
     Event(u32, String, Vec<(String, i32)>),
     /// An event parameter.
     EventParam(i32),
+    /// Facts about the host (PrlSrv_GetServerInfo).
+    ServerInfo,
 }
 
 impl Object {
@@ -101,6 +103,7 @@ impl Object {
             Object::BootDev(..) => handle_type::PHT_BOOT_DEVICE,
             Object::Event(..) => handle_type::PHT_EVENT,
             Object::EventParam(_) => handle_type::PHT_EVENT_PARAMETER,
+            Object::ServerInfo => handle_type::PHT_SERVER_INFO,
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct Guest {
     pub video_ram_mb: u32,
     /// Container OS template.
     pub os_template: String,
+    /// Host CPUs the guest may run on ("0-3,6"), empty for all.
+    pub cpu_mask: String,
     /// Last device id given out.
     pub last_device_id: u64,
 }

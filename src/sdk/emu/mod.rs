@@ -593,6 +593,7 @@ cfg_u32!(
     video_ram_mb
 );
 cfg_str!(PrlVmCfg_GetOsTemplate, PrlVmCfg_SetOsTemplate, os_template);
+cfg_str!(PrlVmCfg_GetCpuMask, PrlVmCfg_SetCpuMask, cpu_mask);
 
 /// PrlVm_SetUserPasswd (job): the guest's user gets a new password.
 pub unsafe extern "C" fn PrlVm_SetUserPasswd(
@@ -730,6 +731,34 @@ pub unsafe extern "C" fn PrlEvtPrm_ToInt32(h: PRL_HANDLE, v: *mut PRL_INT32) -> 
     rc(object(h).map(|o| match &*o {
         // SAFETY: out-pointer from the caller.
         Object::EventParam(x) => unsafe { out(v, *x) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// The Virtuozzo release the embedded host behaves as.
+pub const EMBEDDED_PRODUCT_VERSION: &str = "7.5.0";
+
+/// PrlSrv_GetServerInfo
+pub unsafe extern "C" fn PrlSrv_GetServerInfo(
+    hServer: PRL_HANDLE,
+    ph: PRL_HANDLE_PTR,
+) -> PRL_RESULT {
+    match handles::get(hServer).as_deref() {
+        // SAFETY: out-pointer from the caller.
+        Some(Object::Server) => unsafe { out(ph, new_handle(Arc::new(Object::ServerInfo))) },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }
+}
+
+/// PrlSrvInfo_GetProductVersion
+pub unsafe extern "C" fn PrlSrvInfo_GetProductVersion(
+    h: PRL_HANDLE,
+    buf: PRL_STR,
+    len: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
+        // SAFETY: buffer contract passed through from the caller.
+        Object::ServerInfo => unsafe { put_str(EMBEDDED_PRODUCT_VERSION, buf, len) },
         _ => PRL_ERR_INVALID_HANDLE,
     }))
 }
