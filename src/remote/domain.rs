@@ -5,7 +5,9 @@ use super::protocol::*;
 use super::Call;
 use crate::error::{ErrorDomain, VirError, VirResult};
 use crate::rpc::xdr::{Bounded, FixedOpaque};
-use crate::vz::domains::{state, Domain as VzDomain, Lifecycle};
+use crate::vz::domains::{
+    check_update_flags, state, DeviceOp, Domain as VzDomain, Lifecycle, AFFECT_CONFIG, AFFECT_LIVE,
+};
 
 /// REMOTE_DOMAIN_LIST_MAX
 const DOMAIN_LIST_MAX: usize = 16384;
@@ -260,13 +262,27 @@ pub fn define_xml_flags(call: &Call, a: XmlFlagsArgs) -> VirResult<Domain> {
 
 /// DOMAIN_UNDEFINE
 pub fn undefine(call: &Call, a: DomainArgs) -> VirResult<()> {
-    call.conn()?.driver().undefine(&a.dom.uuid.0)
+    call.conn()?.driver().undefine(&a.dom.uuid.0, false)
+}
+
+/// DOMAIN_MANAGED_SAVE (SAVE_RUNNING, SAVE_PAUSED accepted)
+pub fn managed_save(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
+    flags(a.flags, 2 | 4, "vzDomainManagedSave")?;
+    call.conn()?.driver().managed_save(&a.dom.uuid.0)
+}
+
+/// DOMAIN_MANAGED_SAVE_REMOVE
+pub fn managed_save_remove(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
+    flags(a.flags, 0, "vzDomainManagedSaveRemove")?;
+    call.conn()?.driver().managed_save_remove(&a.dom.uuid.0)
 }
 
 /// DOMAIN_UNDEFINE_FLAGS (MANAGED_SAVE, SNAPSHOTS_METADATA)
 pub fn undefine_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
     flags(a.flags, 3, "vzDomainUndefineFlags")?;
-    call.conn()?.driver().undefine(&a.dom.uuid.0)
+    call.conn()?
+        .driver()
+        .undefine(&a.dom.uuid.0, a.flags & 1 != 0)
 }
 
 fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<VzDomain> {
@@ -327,52 +343,12 @@ simple_lifecycle! {
     resume(DomainArgs, 0, "vzDomainResume") => Resume;
 }
 
-/// VIR_DOMAIN_AFFECT_LIVE
-const AFFECT_LIVE: u32 = 1;
-/// VIR_DOMAIN_AFFECT_CONFIG
-const AFFECT_CONFIG: u32 = 2;
-
-/// The vz driver's rule for config changes: every change is persistent,
-/// so CONFIG is required, and LIVE too while the domain runs.
-fn update_flags(d: &VzDomain, flags: u32) -> VirResult<()> {
-    let f = if flags & (AFFECT_LIVE | AFFECT_CONFIG) == 0 {
-        if d.is_active() {
-            AFFECT_LIVE | AFFECT_CONFIG
-        } else {
-            AFFECT_CONFIG
-        }
-    } else {
-        flags
-    };
-    let invalid = |m: &str| {
-        VirError::new(
-            crate::error::ErrorCode::OperationInvalid,
-            ErrorDomain::Parallels,
-            m,
-        )
-    };
-    if f & AFFECT_CONFIG == 0 {
-        return Err(invalid(
-            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag",
-        ));
-    }
-    if d.is_active() && f & AFFECT_LIVE == 0 {
-        return Err(invalid(
-            "Updates on a running domain need VIR_DOMAIN_AFFECT_LIVE flag",
-        ));
-    }
-    if !d.is_active() && f & AFFECT_LIVE != 0 {
-        return Err(invalid("domain is not running"));
-    }
-    Ok(())
-}
-
 fn set_memory_common(call: &Call, dom: &Domain, memory: u64, f: u32) -> VirResult<()> {
     let conn = call.conn()?;
     let driver = conn.driver();
     let _job = driver.begin_job(&dom.uuid.0)?;
     let d = driver.domain_by_uuid(&dom.uuid.0)?;
-    update_flags(&d, f)?;
+    check_update_flags(&d, f)?;
     driver.set_memory(&d, memory)
 }
 
@@ -396,7 +372,7 @@ fn set_vcpus_common(call: &Call, dom: &Domain, n: u32, f: u32) -> VirResult<()> 
     let driver = conn.driver();
     let _job = driver.begin_job(&dom.uuid.0)?;
     let d = driver.domain_by_uuid(&dom.uuid.0)?;
-    update_flags(&d, f)?;
+    check_update_flags(&d, f)?;
     driver.set_vcpus(&d, n)
 }
 
@@ -510,4 +486,72 @@ pub fn get_security_label(call: &Call, a: DomainArgs) -> VirResult<SecurityLabel
         label: Bounded(vec![0]),
         enforcing: 0,
     })
+}
+
+fn modify_device(call: &Call, dom: &Domain, xml: &str, f: u32, op: DeviceOp) -> VirResult<()> {
+    call.conn()?.driver().modify_device(&dom.uuid.0, xml, f, op)
+}
+
+// The legacy calls take AFFECT_CURRENT (libvirt's vz driver forces
+// LIVE|CONFIG, which refuses every shut-off domain): CURRENT still obeys
+// the vz rule (CONFIG always, LIVE when running).
+
+/// DOMAIN_ATTACH_DEVICE
+pub fn attach_device(call: &Call, a: DeviceArgs) -> VirResult<()> {
+    modify_device(call, &a.dom, &a.xml, 0, DeviceOp::Attach)
+}
+
+/// DOMAIN_ATTACH_DEVICE_FLAGS
+pub fn attach_device_flags(call: &Call, a: DeviceFlagsArgs) -> VirResult<()> {
+    flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG,
+        "vzDomainAttachDeviceFlags",
+    )?;
+    modify_device(call, &a.dom, &a.xml, a.flags, DeviceOp::Attach)
+}
+
+/// DOMAIN_DETACH_DEVICE
+pub fn detach_device(call: &Call, a: DeviceArgs) -> VirResult<()> {
+    modify_device(call, &a.dom, &a.xml, 0, DeviceOp::Detach)
+}
+
+/// DOMAIN_DETACH_DEVICE_FLAGS
+pub fn detach_device_flags(call: &Call, a: DeviceFlagsArgs) -> VirResult<()> {
+    flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG,
+        "vzDomainDetachDeviceFlags",
+    )?;
+    modify_device(call, &a.dom, &a.xml, a.flags, DeviceOp::Detach)
+}
+
+/// DOMAIN_UPDATE_DEVICE_FLAGS
+pub fn update_device_flags(call: &Call, a: DeviceFlagsArgs) -> VirResult<()> {
+    flags(
+        a.flags,
+        AFFECT_LIVE | AFFECT_CONFIG,
+        "vzDomainUpdateDeviceFlags",
+    )?;
+    modify_device(call, &a.dom, &a.xml, a.flags, DeviceOp::Update)
+}
+
+/// DOMAIN_BLOCK_RESIZE (BYTES flag; sizes go to the SDK in MiB)
+pub fn block_resize(call: &Call, a: BlockResizeArgs) -> VirResult<()> {
+    flags(a.flags, 1, "vzDomainBlockResize")?;
+    let bytes = if a.flags & 1 != 0 {
+        a.size
+    } else {
+        a.size.saturating_mul(1024)
+    };
+    let mib = u32::try_from(bytes.div_ceil(1 << 20)).map_err(|_| {
+        VirError::new(
+            crate::error::ErrorCode::InvalidArg,
+            ErrorDomain::Parallels,
+            "size is too large",
+        )
+    })?;
+    call.conn()?
+        .driver()
+        .block_resize(&a.dom.uuid.0, &a.disk, mib)
 }

@@ -361,3 +361,36 @@ pub struct SecurityLabelRet {
     /// Whether it is enforced.
     pub enforcing: i32,
 }
+
+/// A domain and a device XML (legacy attach/detach).
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DeviceArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// The device XML.
+    pub xml: String,
+}
+
+/// A domain, a device XML and flags.
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DeviceFlagsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// The device XML.
+    pub xml: String,
+    /// VIR_DOMAIN_AFFECT_* (and FORCE for update).
+    pub flags: u32,
+}
+
+/// `remote_domain_block_resize_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct BlockResizeArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Disk path or target name.
+    pub disk: String,
+    /// New size, KiB (bytes with the BYTES flag).
+    pub size: u64,
+    /// VIR_DOMAIN_BLOCK_RESIZE_BYTES = 1.
+    pub flags: u32,
+}

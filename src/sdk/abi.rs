@@ -51,6 +51,9 @@ pub const PSM_KILL: u32 = 0;
 /// `PrlVm_StopEx` mode: ACPI shutdown.
 pub const PSM_SHUTDOWN: u32 = 1;
 
+/// `PrlVmDev_ResizeImage` flag: grow the last partition too.
+pub const PRIF_RESIZE_LAST_PARTITION: u32 = 2048;
+
 /// Guest type: virtual machine.
 pub const PVT_VM: u32 = 0;
 /// Guest type: container.

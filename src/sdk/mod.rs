@@ -551,6 +551,7 @@ impl Guest {
         pause => PrlVm_Pause(0);
         resume => PrlVm_Resume();
         suspend => PrlVm_Suspend();
+        drop_suspended_state => PrlVm_DropSuspendedState();
         restart => PrlVm_Restart();
         reset => PrlVm_Reset();
         refresh => PrlVm_RefreshConfig();
@@ -630,6 +631,15 @@ impl Device {
             unsafe { (self.t().PrlVmDev_Remove)(self.h.raw) },
             "PrlVmDev_Remove",
         )
+    }
+
+    /// `PrlVmDev_ResizeImage` (a job, waited for), growing the last
+    /// partition as libvirt asks.
+    pub fn resize(&self, mib: u32) -> Result<(), SdkError> {
+        // SAFETY: live device handle and plain values.
+        let job =
+            unsafe { (self.t().PrlVmDev_ResizeImage)(self.h.raw, mib, PRIF_RESIZE_LAST_PARTITION) };
+        self.h.sdk.wait(job, "PrlVmDev_ResizeImage").map(|_| ())
     }
 }
 

@@ -57,6 +57,7 @@ sdk_table! {
     PrlVm_Pause: fn(PRL_HANDLE, PRL_BOOL) -> PRL_HANDLE;
     PrlVm_Resume: fn(PRL_HANDLE) -> PRL_HANDLE;
     PrlVm_Suspend: fn(PRL_HANDLE) -> PRL_HANDLE;
+    PrlVm_DropSuspendedState: fn(PRL_HANDLE) -> PRL_HANDLE;
     PrlVm_Restart: fn(PRL_HANDLE) -> PRL_HANDLE;
     PrlVm_Reset: fn(PRL_HANDLE) -> PRL_HANDLE;
     PrlVm_RefreshConfig: fn(PRL_HANDLE) -> PRL_HANDLE;
@@ -106,6 +107,7 @@ sdk_table! {
     PrlVmCfg_GetDevByType: fn(PRL_HANDLE, PRL_ENUM, PRL_UINT32, PRL_HANDLE_PTR) -> PRL_RESULT;
     PrlVmCfg_CreateVmDev: fn(PRL_HANDLE, PRL_ENUM, PRL_HANDLE_PTR) -> PRL_RESULT;
     PrlVmDev_Remove: fn(PRL_HANDLE) -> PRL_RESULT;
+    PrlVmDev_ResizeImage: fn(PRL_HANDLE, PRL_UINT32, PRL_UINT32) -> PRL_HANDLE;
     PrlVmDev_GetType: fn(PRL_HANDLE, *mut PRL_ENUM) -> PRL_RESULT;
     PrlVmDev_GetIndex: fn(PRL_HANDLE, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmDev_SetIndex: fn(PRL_HANDLE, PRL_UINT32) -> PRL_RESULT;

@@ -821,6 +821,34 @@ fn parse_devices(devs: &Element, def: &mut DomainDef) -> VirResult<()> {
     Ok(())
 }
 
+/// One device of attach/detach/update-device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceDef {
+    /// A disk or CD-ROM.
+    Disk(Disk),
+    /// A network interface.
+    Interface(Interface),
+    /// VNC graphics.
+    Graphics(Graphics),
+}
+
+/// Parses the device XML of attach/detach/update-device for a domain of
+/// `os_type`; devices the vz driver cannot change this way are refused.
+pub fn parse_device(xml: &str, os_type: OsType) -> VirResult<DeviceDef> {
+    let el = parse_tree(xml)?;
+    match el.name.as_str() {
+        "disk" => Ok(DeviceDef::Disk(parse_disk(&el)?)),
+        "interface" => Ok(DeviceDef::Interface(parse_interface(
+            &el,
+            os_type == OsType::Hvm,
+        )?)),
+        "graphics" => Ok(DeviceDef::Graphics(parse_graphics(&el)?)),
+        other => Err(unsupported(format!(
+            "changing device type '{other}' is not supported by vz driver"
+        ))),
+    }
+}
+
 fn parse_disk(d: &Element) -> VirResult<Disk> {
     let device = match d.attr("device").unwrap_or("disk") {
         "disk" => DiskDevice::Disk,

@@ -3,8 +3,8 @@
 //! are serialised while different guests proceed in parallel.
 
 use super::domain_xml::{
-    self, format_uuid, BootDev, Bus, Disk, DiskDevice, DomainDef, Filesystem, Graphics, Interface,
-    NetSource, OsType, Serial, SerialSource,
+    self, format_uuid, BootDev, Bus, DeviceDef, Disk, DiskDevice, DomainDef, Filesystem, Graphics,
+    Interface, NetSource, OsType, Serial, SerialSource,
 };
 use super::Driver;
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
@@ -325,8 +325,9 @@ impl Driver {
         self.domain_by_uuid(uuid)
     }
 
-    /// Removes a domain's definition.
-    pub fn undefine(&self, uuid: &[u8; 16]) -> VirResult<()> {
+    /// Removes a domain's definition; a managed save image goes with it
+    /// only when `with_managed_save` (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE).
+    pub fn undefine(&self, uuid: &[u8; 16], with_managed_save: bool) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
         if d.is_active() {
@@ -334,7 +335,37 @@ impl Driver {
                 "cannot undefine a running domain; destroy it first",
             ));
         }
+        if d.vms == vms::VMS_SUSPENDED {
+            if !with_managed_save {
+                return Err(invalid(
+                    "Refusing to undefine while domain managed save image exists",
+                ));
+            }
+            d.guest.drop_suspended_state().map_err(sdk_error)?;
+        }
         d.guest.delete().map_err(sdk_error)
+    }
+
+    /// virDomainManagedSave: the guest's state goes to disk and it stops.
+    pub fn managed_save(&self, uuid: &[u8; 16]) -> VirResult<()> {
+        let _job = self.begin_job(uuid)?;
+        let d = self.domain_by_uuid(uuid)?;
+        if !d.is_active() {
+            return Err(invalid("domain is not running"));
+        }
+        self.expect_stop(uuid, 4);
+        d.guest.suspend().map_err(sdk_error)
+    }
+
+    /// virDomainManagedSaveRemove: forgets a saved state (none: nothing
+    /// to do, as libvirt's driver answers).
+    pub fn managed_save_remove(&self, uuid: &[u8; 16]) -> VirResult<()> {
+        let _job = self.begin_job(uuid)?;
+        let d = self.domain_by_uuid(uuid)?;
+        if d.vms != vms::VMS_SUSPENDED {
+            return Ok(());
+        }
+        d.guest.drop_suspended_state().map_err(sdk_error)
     }
 
     /// Sets a guest user's password.
@@ -357,6 +388,172 @@ impl Driver {
         })
         .map_err(sdk_error)?;
         g.commit().map_err(sdk_error)
+    }
+}
+
+/// What to do with a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceOp {
+    /// virDomainAttachDeviceFlags
+    Attach,
+    /// virDomainDetachDeviceFlags
+    Detach,
+    /// virDomainUpdateDeviceFlags
+    Update,
+}
+
+/// VIR_DOMAIN_AFFECT_LIVE
+pub const AFFECT_LIVE: u32 = 1;
+/// VIR_DOMAIN_AFFECT_CONFIG
+pub const AFFECT_CONFIG: u32 = 2;
+
+/// The vz driver's rule for config changes: every change is persistent,
+/// so AFFECT_CONFIG is required, and AFFECT_LIVE too while the domain
+/// runs (AFFECT_CURRENT means whichever applies).
+pub fn check_update_flags(d: &Domain, flags: u32) -> VirResult<()> {
+    let f = if flags & (AFFECT_LIVE | AFFECT_CONFIG) == 0 {
+        if d.is_active() {
+            AFFECT_LIVE | AFFECT_CONFIG
+        } else {
+            AFFECT_CONFIG
+        }
+    } else {
+        flags
+    };
+    if f & AFFECT_CONFIG == 0 {
+        return Err(invalid(
+            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag",
+        ));
+    }
+    if d.is_active() && f & AFFECT_LIVE == 0 {
+        return Err(invalid(
+            "Updates on a running domain need VIR_DOMAIN_AFFECT_LIVE flag",
+        ));
+    }
+    if !d.is_active() && f & AFFECT_LIVE != 0 {
+        return Err(invalid("domain is not running"));
+    }
+    Ok(())
+}
+
+fn unsupported(detail: &str) -> VirError {
+    VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Parallels, detail)
+}
+
+fn not_found(detail: String) -> VirError {
+    VirError::new(ErrorCode::InvalidArg, ErrorDomain::Parallels, detail)
+}
+
+impl Driver {
+    /// Attaches, detaches or updates one device, with the vz driver's
+    /// rules: disks and CD-ROMs anywhere; interfaces attached to and
+    /// detached from containers only (updated anywhere); VNC graphics.
+    pub fn modify_device(
+        &self,
+        uuid: &[u8; 16],
+        xml: &str,
+        flags: u32,
+        op: DeviceOp,
+    ) -> VirResult<()> {
+        let _job = self.begin_job(uuid)?;
+        let d = self.domain_by_uuid(uuid)?;
+        check_update_flags(&d, flags)?;
+        let mut def = d.def.clone();
+        let ct = def.os_type == OsType::Exe;
+        match (op, domain_xml::parse_device(xml, def.os_type)?) {
+            (op, DeviceDef::Disk(disk)) => {
+                let target = domain_xml::target_name(disk.bus, disk.unit);
+                let pos = def
+                    .disks
+                    .iter()
+                    .position(|x| x.bus == disk.bus && x.unit == disk.unit);
+                match (op, pos) {
+                    (DeviceOp::Attach, Some(_)) => {
+                        return Err(invalid(&format!("target {target} already exists")))
+                    }
+                    (DeviceOp::Attach, None) => def.disks.push(disk),
+                    (DeviceOp::Detach, Some(i)) => {
+                        def.disks.remove(i);
+                    }
+                    (DeviceOp::Update, Some(i)) => def.disks[i] = disk,
+                    (_, None) => return Err(not_found(format!("disk {target} not found"))),
+                }
+            }
+            (op, DeviceDef::Interface(iface)) => {
+                let pos = def.interfaces.iter().position(|x| x.mac == iface.mac);
+                match (op, pos) {
+                    (DeviceOp::Attach, _) if !ct => {
+                        return Err(unsupported("attaching network device to VM is unsupported"))
+                    }
+                    (DeviceOp::Detach, _) if !ct => {
+                        return Err(unsupported(
+                            "detaching network device from VM is unsupported",
+                        ))
+                    }
+                    (DeviceOp::Attach, Some(_)) => {
+                        return Err(invalid(&format!("interface {} already exists", iface.mac)))
+                    }
+                    (DeviceOp::Attach, None) => def.interfaces.push(iface),
+                    (DeviceOp::Detach, Some(i)) => {
+                        def.interfaces.remove(i);
+                    }
+                    (DeviceOp::Update, Some(i)) => def.interfaces[i] = iface,
+                    (_, None) => {
+                        return Err(not_found(format!("interface {} not found", iface.mac)))
+                    }
+                }
+            }
+            (op, DeviceDef::Graphics(g)) => match (op, &def.graphics) {
+                (DeviceOp::Attach, Some(_)) => {
+                    return Err(unsupported("domain already has VNC graphics"))
+                }
+                (DeviceOp::Detach, None) | (DeviceOp::Update, None) => {
+                    return Err(not_found("domain has no VNC graphics".to_string()))
+                }
+                (DeviceOp::Detach, Some(_)) => def.graphics = None,
+                _ => def.graphics = Some(g),
+            },
+        }
+        let g = &d.guest;
+        g.begin_edit().map_err(sdk_error)?;
+        apply(g, &def).map_err(sdk_error)?;
+        g.commit().map_err(sdk_error)
+    }
+
+    /// virDomainBlockResize: a running domain's image disk gets `mib`.
+    pub fn block_resize(&self, uuid: &[u8; 16], disk: &str, mib: u32) -> VirResult<()> {
+        let _job = self.begin_job(uuid)?;
+        let d = self.domain_by_uuid(uuid)?;
+        if !d.is_active() {
+            return Err(invalid("domain is not running"));
+        }
+        let index = d
+            .def
+            .disks
+            .iter()
+            .filter(|x| x.device == DiskDevice::Disk)
+            .position(|x| {
+                x.source.as_deref() == Some(disk) || domain_xml::target_name(x.bus, x.unit) == disk
+            })
+            .ok_or_else(|| not_found(format!("invalid path: {disk}")))?;
+        let dev = d
+            .guest
+            .devices(PDE_HARD_DISK)
+            .map_err(sdk_error)?
+            .into_iter()
+            .filter(|x| x.mount_point().map(|m| m.is_empty()).unwrap_or(true))
+            .nth(index)
+            .ok_or_else(|| not_found(format!("invalid path: {disk}")))?;
+        if d.def
+            .disks
+            .iter()
+            .filter(|x| x.device == DiskDevice::Disk)
+            .nth(index)
+            .is_some_and(|x| x.block)
+        {
+            return Err(invalid("Only disk image supported for resize"));
+        }
+        dev.resize(mib).map_err(sdk_error)
     }
 }
 

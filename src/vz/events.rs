@@ -152,8 +152,11 @@ impl Driver {
                 let (event, detail) = match (new, prev) {
                     (vms::VMS_RUNNING, Some(vms::VMS_PAUSED)) => (lifecycle::RESUMED, 0),
                     (vms::VMS_RUNNING, Some(vms::VMS_RUNNING)) => return,
+                    (vms::VMS_RUNNING, Some(vms::VMS_SUSPENDED)) => (lifecycle::STARTED, 2),
                     (vms::VMS_RUNNING, _) => (lifecycle::STARTED, 0),
                     (vms::VMS_PAUSED, _) => (lifecycle::SUSPENDED, 0),
+                    // Dropping a saved state changes nothing libvirt shows.
+                    (vms::VMS_STOPPED, Some(vms::VMS_SUSPENDED)) => return,
                     (vms::VMS_STOPPED, _) => (
                         lifecycle::STOPPED,
                         self.events.stop_detail.lock().remove(&uuid).unwrap_or(0),

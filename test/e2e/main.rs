@@ -4,6 +4,7 @@
 
 mod admin;
 mod daemon;
+mod devices;
 mod domain;
 mod events;
 mod harness;

@@ -328,3 +328,32 @@ pub unsafe extern "C" fn PrlBootDev_SetInUse(h: PRL_HANDLE, v: PRL_BOOL) -> PRL_
         PRL_ERR_SUCCESS
     }))
 }
+
+/// PrlVmDev_ResizeImage (job): the disk image gets a new size in MiB.
+pub unsafe extern "C" fn PrlVmDev_ResizeImage(
+    h: PRL_HANDLE,
+    size_mb: PRL_UINT32,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    let r = with_dev(h, |d| {
+        if d.emulated_type != crate::sdk::abi::dev::PDT_USE_IMAGE_FILE {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                "Only image disks can be resized.".to_string(),
+            ));
+        }
+        if size_mb < d.size_mb {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                "Shrinking a disk image is not supported.".to_string(),
+            ));
+        }
+        d.size_mb = size_mb;
+        Ok(())
+    });
+    super::job(move || match r {
+        Ok(Ok(())) => Ok(Vec::new()),
+        Ok(Err(e)) => Err(e),
+        Err(code) => Err((code, "invalid device handle".to_string())),
+    })
+}

@@ -100,6 +100,8 @@ pub struct Device {
     pub socket_mode: u32,
     /// Mount point (container file systems).
     pub mount_point: String,
+    /// Image size in MiB (set by PrlVmDev_ResizeImage).
+    pub size_mb: u32,
 }
 
 /// A boot order entry.
@@ -138,6 +140,8 @@ pub enum Action {
     Reset,
     /// PrlVm_Suspend.
     Suspend,
+    /// PrlVm_DropSuspendedState.
+    DropSuspended,
 }
 
 /// An event the host raises: type, guest UUID, parameters.
@@ -468,6 +472,7 @@ impl Host {
             Action::Resume if paused => VMS_RUNNING,
             Action::Restart | Action::Reset if running => VMS_RUNNING,
             Action::Suspend if running || paused => VMS_SUSPENDED,
+            Action::DropSuspended if g.state == VMS_SUSPENDED => VMS_STOPPED,
             _ if stopped => return Err(not_started(&g.name)),
             _ => {
                 return Err((

@@ -460,6 +460,11 @@ pub unsafe extern "C" fn PrlVm_Suspend(hVm: PRL_HANDLE) -> PRL_HANDLE {
     vm_job(hVm, Action::Suspend)
 }
 
+/// PrlVm_DropSuspendedState (job)
+pub unsafe extern "C" fn PrlVm_DropSuspendedState(hVm: PRL_HANDLE) -> PRL_HANDLE {
+    vm_job(hVm, Action::DropSuspended)
+}
+
 /// PrlVm_Restart (job)
 pub unsafe extern "C" fn PrlVm_Restart(hVm: PRL_HANDLE) -> PRL_HANDLE {
     vm_job(hVm, Action::Restart)
