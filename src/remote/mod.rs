@@ -10,6 +10,7 @@ pub mod events;
 mod host;
 pub mod procedures;
 pub mod protocol;
+mod stats;
 
 use crate::error::{ErrorDomain, VirError, VirResult};
 use crate::rpc::client::Client;

@@ -9,7 +9,7 @@
 //! does not implement it, answered with VIR_ERR_NO_SUPPORT as libvirt's
 //! daemon answers for a driver that lacks the API).
 
-use super::{connect, domain, events, host, Call};
+use super::{connect, domain, events, host, stats, Call};
 use crate::error::VirResult;
 use crate::rpc::program::{invoke, Priority};
 use std::sync::OnceLock;
@@ -119,8 +119,8 @@ procedures! {
     51 CONNECT_NUM_OF_DOMAINS "virConnectNumOfDomains" Read High Open => domain::num_of_domains;
     59 CONNECT_GET_HOSTNAME "virConnectGetHostname" Read Inline Open => connect::get_hostname;
     60 CONNECT_SUPPORTS_FEATURE "virConnectSupportsFeature" Read Inline BeforeOpen => connect::supports_feature;
-    64 DOMAIN_BLOCK_STATS "virDomainBlockStats" Read Normal Open => none;
-    65 DOMAIN_INTERFACE_STATS "virDomainInterfaceStats" Read Normal Open => none;
+    64 DOMAIN_BLOCK_STATS "virDomainBlockStats" Read Normal Open => stats::block_stats;
+    65 DOMAIN_INTERFACE_STATS "virDomainInterfaceStats" Read Normal Open => stats::interface_stats;
     66 AUTH_LIST "virConnectAuthList" Read Inline BeforeOpen => connect::auth_list;
     101 NODE_GET_CELLS_FREE_MEMORY "virNodeGetCellsFreeMemory" Read Inline Open => host::node_get_cells_free_memory;
     102 NODE_GET_FREE_MEMORY "virNodeGetFreeMemory" Read Inline Open => host::node_get_free_memory;
@@ -133,9 +133,11 @@ procedures! {
     150 DOMAIN_IS_ACTIVE "virDomainIsActive" Read High Open => domain::is_active;
     151 DOMAIN_IS_PERSISTENT "virDomainIsPersistent" Read High Open => domain::is_persistent;
     157 CONNECT_GET_LIB_VERSION "virConnectGetLibVersion" Read Inline Open => connect::get_lib_version;
-    159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Read Normal Open => none;
+    159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Read Normal Open => stats::memory_stats;
     160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Write Normal Open => domain::attach_device_flags;
     161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Write Normal Open => domain::detach_device_flags;
+    163 DOMAIN_GET_JOB_INFO "virDomainGetJobInfo" Read Normal Open => stats::job_info;
+    164 DOMAIN_ABORT_JOB "virDomainAbortJob" Write Normal Open => stats::abort_job;
     167 CONNECT_DOMAIN_EVENT_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => events::register_any;
     168 CONNECT_DOMAIN_EVENT_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => events::deregister_any;
     174 DOMAIN_UPDATE_DEVICE_FLAGS "virDomainUpdateDeviceFlags" Write Normal Open => domain::update_device_flags;
@@ -163,7 +165,7 @@ procedures! {
     230 DOMAIN_GET_VCPU_PIN_INFO "virDomainGetVcpuPinInfo" Read Normal Open => none;
     231 DOMAIN_UNDEFINE_FLAGS "virDomainUndefineFlags" Write High Open => domain::undefine_flags;
     234 DOMAIN_DESTROY_FLAGS "virDomainDestroyFlags" Write High Open => domain::destroy_flags;
-    243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Read Normal Open => none;
+    243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Read Normal Open => stats::block_stats_flags;
     244 DOMAIN_SNAPSHOT_GET_PARENT "virDomainSnapshotGetParent" Read High Open => none;
     245 DOMAIN_RESET "virDomainReset" Write Normal Open => domain::reset;
     246 DOMAIN_SNAPSHOT_NUM_CHILDREN "virDomainSnapshotNumChildren" Read High Open => none;
@@ -177,13 +179,14 @@ procedures! {
     274 DOMAIN_LIST_ALL_SNAPSHOTS "virDomainListAllSnapshots" Read High Open => none;
     275 DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN "virDomainSnapshotListAllChildren" Read High Open => none;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Read Inline Open => host::node_get_cpu_map;
+    298 DOMAIN_GET_JOB_STATS "virDomainGetJobStats" Read Normal Open => stats::job_stats;
     309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Write Normal Open => none;
     310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Write Normal Open => none;
     316 CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY "virConnectDomainEventRegisterAny" Read High Open => events::callback_register_any;
     317 CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read High Open => events::callback_deregister_any;
     338 DOMAIN_SET_TIME "virDomainSetTime" Write Normal Open => none;
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Write Normal Open => domain::get_domain_capabilities;
-    344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Read Normal Open => none;
+    344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Read Normal Open => stats::all_domain_stats;
     350 DOMAIN_DEFINE_XML_FLAGS "virDomainDefineXMLFlags" Write High Open => domain::define_xml_flags;
     357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Write Normal Open => domain::set_user_password;
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Read Inline Open => connect::register_close_callback;

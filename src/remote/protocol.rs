@@ -394,3 +394,148 @@ pub struct BlockResizeArgs {
     /// VIR_DOMAIN_BLOCK_RESIZE_BYTES = 1.
     pub flags: u32,
 }
+
+/// A domain and a path (block stats, interface stats).
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DomainPathArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Disk or interface.
+    pub path: String,
+}
+
+/// `remote_domain_block_stats_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct BlockStatsRet {
+    /// Read requests.
+    pub rd_req: i64,
+    /// Bytes read.
+    pub rd_bytes: i64,
+    /// Write requests.
+    pub wr_req: i64,
+    /// Bytes written.
+    pub wr_bytes: i64,
+    /// Errors (-1: unknown).
+    pub errs: i64,
+}
+
+/// `remote_domain_block_stats_flags_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct BlockStatsFlagsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// The disk.
+    pub path: String,
+    /// Room the caller has; 0 asks for the count.
+    pub nparams: i32,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// Typed parameters and their count (block stats flags).
+#[derive(Deserialize, Serialize, Debug)]
+pub struct ParamsCountRet {
+    /// The parameters (empty when the count was asked for).
+    pub params: Vec<crate::rpc::typed_param::TypedParam>,
+    /// How many there are.
+    pub nparams: i32,
+}
+
+/// `remote_domain_interface_stats_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct InterfaceStatsRet {
+    /// Bytes received.
+    pub rx_bytes: i64,
+    /// Packets received.
+    pub rx_packets: i64,
+    /// Receive errors.
+    pub rx_errs: i64,
+    /// Receive drops.
+    pub rx_drop: i64,
+    /// Bytes sent.
+    pub tx_bytes: i64,
+    /// Packets sent.
+    pub tx_packets: i64,
+    /// Send errors.
+    pub tx_errs: i64,
+    /// Send drops.
+    pub tx_drop: i64,
+}
+
+/// `remote_domain_memory_stats_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct MemoryStatsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Room for this many.
+    pub max_stats: u32,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_domain_memory_stat`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct MemoryStat {
+    /// VIR_DOMAIN_MEMORY_STAT_*
+    pub tag: i32,
+    /// Value.
+    pub val: u64,
+}
+
+/// `remote_connect_get_all_domain_stats_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct AllDomainStatsArgs {
+    /// Only these domains (empty: all).
+    pub doms: Vec<Domain>,
+    /// VIR_DOMAIN_STATS_* groups (0: all supported).
+    pub stats: u32,
+    /// VIR_CONNECT_GET_ALL_DOMAINS_STATS_* flags.
+    pub flags: u32,
+}
+
+/// `remote_domain_stats_record`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct DomainStatsRecord {
+    /// The domain.
+    pub dom: Domain,
+    /// Its statistics.
+    pub params: Vec<crate::rpc::typed_param::TypedParam>,
+}
+
+/// `remote_domain_get_job_info_ret`
+#[derive(Deserialize, Serialize, Debug, Default)]
+pub struct JobInfoRet {
+    /// VIR_DOMAIN_JOB_* type.
+    pub r#type: i32,
+    /// ms elapsed.
+    pub time_elapsed: u64,
+    /// ms remaining.
+    pub time_remaining: u64,
+    /// Data total.
+    pub data_total: u64,
+    /// Data processed.
+    pub data_processed: u64,
+    /// Data remaining.
+    pub data_remaining: u64,
+    /// Memory total.
+    pub mem_total: u64,
+    /// Memory processed.
+    pub mem_processed: u64,
+    /// Memory remaining.
+    pub mem_remaining: u64,
+    /// File total.
+    pub file_total: u64,
+    /// File processed.
+    pub file_processed: u64,
+    /// File remaining.
+    pub file_remaining: u64,
+}
+
+/// `remote_domain_get_job_stats_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct JobStatsRet {
+    /// VIR_DOMAIN_JOB_* type.
+    pub r#type: i32,
+    /// The statistics.
+    pub params: Vec<crate::rpc::typed_param::TypedParam>,
+}

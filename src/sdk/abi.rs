@@ -189,6 +189,8 @@ pub mod event {
     pub const PET_DSP_EVT_VM_ADDED: u32 = 100_005;
     /// A guest was deleted.
     pub const PET_DSP_EVT_VM_DELETED: u32 = 100_006;
+    /// Performance counters of a guest.
+    pub const PET_DSP_EVT_VM_PERFSTATS: u32 = 100_901;
     /// The dispatcher connection was lost.
     pub const PET_DSP_EVT_DISP_CONNECTION_CLOSED: u32 = 100_403;
 }

@@ -234,7 +234,7 @@ impl Sdk {
         check(rc, "PrlSrv_RegEventHandler")
     }
 
-    fn read_event(self: &Arc<Self>, ev: &Handle) -> Result<SdkEvent, SdkError> {
+    fn read_event(self: &Arc<Self>, ev: Arc<Handle>) -> Result<SdkEvent, SdkError> {
         let mut kind: PRL_ENUM = 0;
         // SAFETY: live event handle, valid out-pointer.
         check(
@@ -262,7 +262,24 @@ impl Sdk {
             kind,
             issuer,
             state,
+            handle: ev,
         })
+    }
+
+    /// A 64-bit parameter of an event by name (perf counters); None when
+    /// the event does not have it.
+    pub fn event_i64(self: &Arc<Self>, ev: &Handle, name: &str) -> Option<i64> {
+        let name = cstring(name).ok()?;
+        let param = self
+            .new_handle("PrlEvent_GetParamByName", |p| {
+                // SAFETY: live event handle, NUL-terminated name, out-pointer.
+                unsafe { (self.t.PrlEvent_GetParamByName)(ev.raw, name.as_ptr(), p) }
+            })
+            .ok()?;
+        let mut v: i64 = 0;
+        // SAFETY: live parameter handle, valid out-pointer.
+        let rc = unsafe { (self.t.PrlEvtPrm_ToInt64)(param.raw, &mut v) };
+        (rc == PRL_ERR_SUCCESS).then_some(v)
     }
 
     /// The host's product version ("7.5.0"), from its server info.
@@ -318,7 +335,7 @@ impl Sdk {
 }
 
 /// An SDK event, read out of its handle.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SdkEvent {
     /// PET_* type.
     pub kind: u32,
@@ -326,6 +343,9 @@ pub struct SdkEvent {
     pub issuer: String,
     /// The new VMS_* state, for state changes.
     pub state: Option<u32>,
+    /// The event itself, for reading more parameters later (perf stats
+    /// are read counter by counter from the latest such event).
+    pub handle: Arc<Handle>,
 }
 
 type EventFn = Box<dyn Fn(SdkEvent) + Send + Sync>;
@@ -348,7 +368,7 @@ unsafe extern "C" fn on_event(ev: PRL_HANDLE, data: PRL_VOID_PTR) -> PRL_RESULT 
     };
     // An event must never unwind into the SDK's C frames.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        match sink.sdk.read_event(&handle) {
+        match sink.sdk.read_event(Arc::new(handle)) {
             Ok(e) => (sink.f)(e),
             Err(e) => log::warn!("cannot read an SDK event: {e}"),
         }
@@ -552,6 +572,7 @@ impl Guest {
         resume => PrlVm_Resume();
         suspend => PrlVm_Suspend();
         drop_suspended_state => PrlVm_DropSuspendedState();
+        subscribe_perf_stats => PrlVm_SubscribeToPerfStats(std::ptr::null());
         restart => PrlVm_Restart();
         reset => PrlVm_Reset();
         refresh => PrlVm_RefreshConfig();

@@ -71,6 +71,8 @@ sdk_table! {
     PrlEvent_GetIssuerId: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlEvent_GetParamByName: fn(PRL_HANDLE, PRL_CONST_STR, PRL_HANDLE_PTR) -> PRL_RESULT;
     PrlEvtPrm_ToInt32: fn(PRL_HANDLE, *mut PRL_INT32) -> PRL_RESULT;
+    PrlEvtPrm_ToInt64: fn(PRL_HANDLE, *mut i64) -> PRL_RESULT;
+    PrlVm_SubscribeToPerfStats: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_HANDLE;
     PrlVm_SetUserPasswd: fn(PRL_HANDLE, PRL_CONST_STR, PRL_CONST_STR, PRL_UINT32) -> PRL_HANDLE;
     PrlVmCfg_GetName: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_SetName: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;

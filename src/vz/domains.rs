@@ -53,6 +53,11 @@ pub struct Domain {
 }
 
 impl Domain {
+    /// The SDK handle of the guest.
+    pub fn guest_handle(&self) -> &Guest {
+        &self.guest
+    }
+
     /// libvirt's (state, reason) for the guest's SDK state.
     pub fn state(&self) -> (i32, i32) {
         match self.vms {

@@ -43,6 +43,9 @@ pub struct DomainEvent {
 
 type Listener = Arc<dyn Fn(&DomainEvent) + Send + Sync>;
 
+/// A numbered perf-stats event.
+pub(super) type PerfEvent = (u64, Arc<crate::sdk::Handle>);
+
 /// What the driver remembers to turn SDK events into libvirt ones: each
 /// guest's name, id and last state, and who listens.
 #[derive(Default)]
@@ -52,6 +55,10 @@ pub struct EventState {
     /// Why a guest is being stopped, when this driver stops it: the SDK's
     /// state event does not say, libvirt's detail does.
     stop_detail: Mutex<HashMap<[u8; 16], i32>>,
+    /// The latest perf-stats event of each guest, numbered.
+    pub(super) perf: Mutex<HashMap<[u8; 16], PerfEvent>>,
+    /// Signalled when a perf-stats event arrives.
+    pub(super) perf_arrived: parking_lot::Condvar,
 }
 
 impl Driver {
@@ -124,7 +131,14 @@ impl Driver {
                 self.events.known.lock().insert(uuid, known.clone());
                 self.emit(ev(known.0, known.1, lifecycle::DEFINED, detail));
             }
+            pet::PET_DSP_EVT_VM_PERFSTATS => {
+                let mut perf = self.events.perf.lock();
+                let seq = perf.get(&uuid).map_or(0, |(s, _)| *s) + 1;
+                perf.insert(uuid, (seq, e.handle));
+                self.events.perf_arrived.notify_all();
+            }
             pet::PET_DSP_EVT_VM_DELETED => {
+                self.events.perf.lock().remove(&uuid);
                 let old = self.events.known.lock().remove(&uuid);
                 if let Some((name, _, _)) = old {
                     self.emit(ev(name, -1, lifecycle::UNDEFINED, 0));

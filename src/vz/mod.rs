@@ -5,6 +5,7 @@ pub mod domain_xml;
 pub mod domains;
 pub mod events;
 pub mod host;
+pub mod stats;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::sdk::{Handle, Sdk};

@@ -182,3 +182,81 @@ fn managed_save_round_trip() {
         .expect_ok();
     assert_eq!(d.virsh(&["list", "--all", "--name"]).expect_ok().trim(), "");
 }
+
+fn stat(text: &str, key: &str) -> i64 {
+    text.lines()
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix(key)
+                .and_then(|r| r.trim_start_matches('=').trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+}
+
+#[test]
+fn statistics_grow_while_running_and_stop_when_stopped() {
+    let d = Daemon::start();
+    let xml = fs::read_to_string(fixture("vm-full.xml"))
+        .unwrap()
+        .replace("@DIR@", &d.dir.path().display().to_string());
+    let f = d.dir.join("vm-full.xml");
+    fs::write(&f, xml).unwrap();
+    for img in ["disk1.qcow2", "disk2.qcow2", "install.iso"] {
+        fs::write(d.dir.join(img), b"").unwrap();
+    }
+    d.virsh(&["define", f.to_str().unwrap()]).expect_ok();
+    d.virsh(&["start", "vm-full"]).expect_ok();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let b1 = d
+        .virsh(&["domblkstat", "vm-full", "sda"])
+        .expect_ok()
+        .to_string();
+    assert!(stat(&b1, "sda rd_req") > 0, "{b1}");
+    let i1 = d
+        .virsh(&["domifstat", "vm-full", "42:1c:00:12:34:56"])
+        .expect_ok()
+        .to_string();
+    assert!(stat(&i1, "42:1c:00:12:34:56 rx_bytes") > 0, "{i1}");
+    let m = d.virsh(&["dommemstat", "vm-full"]).expect_ok().to_string();
+    assert_eq!(stat(&m, "available"), 2 * 1024 * 1024, "{m}");
+    assert_eq!(stat(&m, "actual"), 2 * 1024 * 1024, "{m}");
+    let s = d.virsh(&["domstats", "vm-full"]).expect_ok().to_string();
+    for key in [
+        "state.state=1",
+        "vcpu.current=2",
+        "net.count=2",
+        "block.count=2",
+        "block.1.name=sdb",
+        "balloon.maximum=2097152",
+    ] {
+        assert!(s.contains(key), "{key} missing from {s}");
+    }
+    let e = d.virsh(&["domblkstat", "vm-full", "sdz"]);
+    assert!(e.stderr.contains("invalid path"), "{e:?}");
+    assert!(d
+        .virsh(&["domjobinfo", "vm-full"])
+        .expect_ok()
+        .contains("Job type:         None"));
+    // Grows while running...
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b2 = d
+        .virsh(&["domblkstat", "vm-full", "sda"])
+        .expect_ok()
+        .to_string();
+    assert!(
+        stat(&b2, "sda rd_req") > stat(&b1, "sda rd_req"),
+        "{b1} / {b2}"
+    );
+    // ...and stands still while stopped.
+    d.virsh(&["destroy", "vm-full"]).expect_ok();
+    let b3 = d
+        .virsh(&["domblkstat", "vm-full", "sda"])
+        .expect_ok()
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b4 = d
+        .virsh(&["domblkstat", "vm-full", "sda"])
+        .expect_ok()
+        .to_string();
+    assert_eq!(stat(&b3, "sda rd_req"), stat(&b4, "sda rd_req"));
+}

@@ -75,9 +75,9 @@ pub enum Object {
     /// A boot order entry of the guest behind a guest handle, by its id.
     BootDev(Arc<Object>, u64),
     /// An event: type, issuer (guest UUID) and parameters.
-    Event(u32, String, Vec<(String, i32)>),
+    Event(u32, String, Vec<(String, i64)>),
     /// An event parameter.
-    EventParam(i32),
+    EventParam(i64),
     /// Facts about the host (PrlSrv_GetServerInfo).
     ServerInfo,
 }

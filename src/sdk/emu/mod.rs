@@ -734,10 +734,34 @@ pub unsafe extern "C" fn PrlEvent_GetParamByName(
 /// PrlEvtPrm_ToInt32
 pub unsafe extern "C" fn PrlEvtPrm_ToInt32(h: PRL_HANDLE, v: *mut PRL_INT32) -> PRL_RESULT {
     rc(object(h).map(|o| match &*o {
+        Object::EventParam(x) => match i32::try_from(*x) {
+            // SAFETY: out-pointer from the caller.
+            Ok(x) => unsafe { out(v, x) },
+            Err(_) => PRL_ERR_INVALID_ARG,
+        },
+        _ => PRL_ERR_INVALID_HANDLE,
+    }))
+}
+
+/// PrlEvtPrm_ToInt64
+pub unsafe extern "C" fn PrlEvtPrm_ToInt64(h: PRL_HANDLE, v: *mut i64) -> PRL_RESULT {
+    rc(object(h).map(|o| match &*o {
         // SAFETY: out-pointer from the caller.
         Object::EventParam(x) => unsafe { out(v, *x) },
         _ => PRL_ERR_INVALID_HANDLE,
     }))
+}
+
+/// PrlVm_SubscribeToPerfStats (job): a perf-stats event follows.
+pub unsafe extern "C" fn PrlVm_SubscribeToPerfStats(
+    hVm: PRL_HANDLE,
+    _filter: PRL_CONST_STR,
+) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    job(move || {
+        running_host()?.send_perf_stats(&uuid?)?;
+        Ok(Vec::new())
+    })
 }
 
 /// The Virtuozzo release the embedded host behaves as.
