@@ -121,12 +121,18 @@ impl Driver {
                 };
                 // As for state changes, the guest may be gone by now; what
                 // this driver defined it already noted (note_defined).
-                let known = match current() {
-                    Some(d) => (d.name, d.id, d.vms),
-                    None => match self.events.known.lock().get(&uuid).cloned() {
-                        Some(k) => k,
-                        None => return,
-                    },
+                let cached = self.events.known.lock().get(&uuid).cloned();
+                // The remembered state belongs to the state events alone: a
+                // guest started before this event is handled must still get
+                // its STARTED, so the state read now must not replace it.
+                let known = match (current(), cached) {
+                    (Some(d), Some((_, _, last))) => (d.name, d.id, last),
+                    (Some(d), None) if e.kind == pet::PET_DSP_EVT_VM_ADDED => {
+                        (d.name, d.id, vms::VMS_STOPPED)
+                    }
+                    (Some(d), None) => (d.name, d.id, d.vms),
+                    (None, Some(k)) => k,
+                    (None, None) => return,
                 };
                 self.events.known.lock().insert(uuid, known.clone());
                 self.emit(ev(known.0, known.1, lifecycle::DEFINED, detail));
