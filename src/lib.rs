@@ -4,6 +4,7 @@
 //! and the server) → `remote` / `admin` (the programs) → `vz` (the driver).
 
 pub mod admin;
+pub mod civil_time;
 pub mod daemon;
 pub mod error;
 pub mod remote;

@@ -416,23 +416,9 @@ fn thread_id() -> i64 {
 /// "YYYY-MM-DD HH:MM:SS.mmm+0000" in UTC, libvirt's log timestamp.
 fn timestamp(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (y, mo, day, h, mi, s) = crate::civil_time::utc(d.as_secs());
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}+0000",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
+        "{y:04}-{mo:02}-{day:02} {h:02}:{mi:02}:{s:02}.{:03}+0000",
         d.subsec_millis()
     )
 }

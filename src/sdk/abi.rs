@@ -51,6 +51,11 @@ pub const PSM_KILL: u32 = 0;
 /// `PrlVm_StopEx` mode: ACPI shutdown.
 pub const PSM_SHUTDOWN: u32 = 1;
 
+/// `PrlVm_SwitchToSnapshotEx` flag: do not resume the guest.
+pub const PSSF_SKIP_RESUME: u32 = 2048;
+/// `PrlVm_GetSnapshotsTreeEx` flag: no screenshots in the tree.
+pub const PGST_WITHOUT_SCREENSHOTS: u32 = 4096;
+
 /// `PrlVmDev_ResizeImage` flag: grow the last partition too.
 pub const PRIF_RESIZE_LAST_PARTITION: u32 = 2048;
 

@@ -582,6 +582,47 @@ impl Guest {
         delete => PrlVm_Delete(std::ptr::null_mut());
     }
 
+    /// `PrlVm_CreateSnapshot` (a job, waited for); the SDK names it.
+    pub fn create_snapshot(&self, description: &str) -> Result<(), SdkError> {
+        let (n, d) = (cstring("")?, cstring(description)?);
+        // SAFETY: live guest handle, NUL-terminated strings.
+        let job = unsafe { (self.t().PrlVm_CreateSnapshot)(self.h.raw, n.as_ptr(), d.as_ptr()) };
+        self.h.sdk.wait(job, "PrlVm_CreateSnapshot").map(|_| ())
+    }
+
+    /// `PrlVm_DeleteSnapshot` (a job, waited for)
+    pub fn delete_snapshot(&self, guid: &str, children: bool) -> Result<(), SdkError> {
+        let g = cstring(guid)?;
+        // SAFETY: live guest handle, NUL-terminated string.
+        let job = unsafe {
+            (self.t().PrlVm_DeleteSnapshot)(self.h.raw, g.as_ptr(), children as PRL_BOOL)
+        };
+        self.h.sdk.wait(job, "PrlVm_DeleteSnapshot").map(|_| ())
+    }
+
+    /// `PrlVm_SwitchToSnapshotEx` (a job, waited for); `paused` leaves the
+    /// guest paused (PSSF_SKIP_RESUME).
+    pub fn revert_to_snapshot(&self, guid: &str, paused: bool) -> Result<(), SdkError> {
+        let g = cstring(guid)?;
+        let flags = if paused { PSSF_SKIP_RESUME } else { 0 };
+        // SAFETY: live guest handle, NUL-terminated string.
+        let job = unsafe { (self.t().PrlVm_SwitchToSnapshotEx)(self.h.raw, g.as_ptr(), flags) };
+        self.h.sdk.wait(job, "PrlVm_SwitchToSnapshotEx").map(|_| ())
+    }
+
+    /// `PrlVm_GetSnapshotsTreeEx`: the snapshot tree as the SDK's XML.
+    pub fn snapshot_tree(&self) -> Result<String, SdkError> {
+        // SAFETY: live guest handle.
+        let job =
+            unsafe { (self.t().PrlVm_GetSnapshotsTreeEx)(self.h.raw, PGST_WITHOUT_SCREENSHOTS) };
+        let sdk = &self.h.sdk;
+        let result = sdk.wait(job, "PrlVm_GetSnapshotsTreeEx")?;
+        sdk.string("PrlResult_GetParamAsString", |buf, len| {
+            // SAFETY: live result handle; buffer contract kept by string().
+            unsafe { (self.t().PrlResult_GetParamAsString)(result.raw, buf, len) }
+        })
+    }
+
     /// `PrlVm_SetUserPasswd` (a job, waited for)
     pub fn set_user_password(&self, user: &str, password: &str) -> Result<(), SdkError> {
         let (u, p) = (cstring(user)?, cstring(password)?);
@@ -707,6 +748,8 @@ mod tests {
     fn embedded_host_through_the_c_abi() {
         let dir = std::env::temp_dir().join(format!("virtvzd-sdk-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
         let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
         sdk.init().unwrap();
         let before = emu::handles::live();

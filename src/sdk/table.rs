@@ -73,6 +73,11 @@ sdk_table! {
     PrlEvtPrm_ToInt32: fn(PRL_HANDLE, *mut PRL_INT32) -> PRL_RESULT;
     PrlEvtPrm_ToInt64: fn(PRL_HANDLE, *mut i64) -> PRL_RESULT;
     PrlVm_SubscribeToPerfStats: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_HANDLE;
+    PrlVm_CreateSnapshot: fn(PRL_HANDLE, PRL_CONST_STR, PRL_CONST_STR) -> PRL_HANDLE;
+    PrlVm_DeleteSnapshot: fn(PRL_HANDLE, PRL_CONST_STR, PRL_BOOL) -> PRL_HANDLE;
+    PrlVm_SwitchToSnapshotEx: fn(PRL_HANDLE, PRL_CONST_STR, PRL_UINT32) -> PRL_HANDLE;
+    PrlVm_GetSnapshotsTreeEx: fn(PRL_HANDLE, PRL_UINT32) -> PRL_HANDLE;
+    PrlResult_GetParamAsString: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVm_SetUserPasswd: fn(PRL_HANDLE, PRL_CONST_STR, PRL_CONST_STR, PRL_UINT32) -> PRL_HANDLE;
     PrlVmCfg_GetName: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_SetName: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;

@@ -80,6 +80,8 @@ pub enum Object {
     EventParam(i64),
     /// Facts about the host (PrlSrv_GetServerInfo).
     ServerInfo,
+    /// A text result parameter (PrlResult_GetParamAsString).
+    Text(String),
 }
 
 impl Object {
@@ -104,6 +106,7 @@ impl Object {
             Object::Event(..) => handle_type::PHT_EVENT,
             Object::EventParam(_) => handle_type::PHT_EVENT_PARAMETER,
             Object::ServerInfo => handle_type::PHT_SERVER_INFO,
+            Object::Text(_) => handle_type::PHT_RESULT,
         }
     }
 }

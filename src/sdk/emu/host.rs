@@ -61,6 +61,28 @@ pub struct Guest {
     pub last_device_id: u64,
     /// Milliseconds spent running, before the current run.
     pub run_ms: u64,
+    /// Snapshots, in creation order.
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// A snapshot: the guest's configuration and state when it was taken.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Snapshot {
+    /// Its GUID (braced), which is also its name.
+    pub guid: String,
+    /// The parent's GUID, empty for a root.
+    pub parent: String,
+    /// "YYYY-MM-DD HH:MM:SS" UTC.
+    pub created: String,
+    /// Free text.
+    pub description: String,
+    /// VMS_* state at the time.
+    pub state: u32,
+    /// The current snapshot (the one the guest runs from).
+    pub current: bool,
+    /// The configuration at the time (without snapshots), as TOML.
+    pub config: String,
 }
 
 /// A virtual device of a guest.
@@ -271,6 +293,10 @@ pub fn deinit() {
     HOST.lock().take();
 }
 
+/// The host is one per process: unit tests that start it take turns.
+#[cfg(test)]
+pub static TEST_TURN: Mutex<()> = Mutex::new(());
+
 fn load(dir: &Path) -> BTreeMap<String, Guest> {
     let mut out = BTreeMap::new();
     let Ok(entries) = fs::read_dir(dir) else {
@@ -474,6 +500,179 @@ impl Host {
         Ok(())
     }
 
+    /// PrlVm_CreateSnapshot: a new current snapshot, child of the current.
+    pub fn create_snapshot(&self, uuid: &str, description: &str) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut copy = g.clone();
+        copy.snapshots.clear();
+        let config = toml::to_string(&copy).map_err(|e| (PRL_ERR_INVALID_ARG, e.to_string()))?;
+        let parent = g
+            .snapshots
+            .iter()
+            .find(|s| s.current)
+            .map(|s| s.guid.clone())
+            .unwrap_or_default();
+        for s in &mut g.snapshots {
+            s.current = false;
+        }
+        g.snapshots.push(Snapshot {
+            guid: new_uuid(),
+            parent,
+            created: utc_now(),
+            description: description.to_string(),
+            state: g.state,
+            current: true,
+            config,
+        });
+        let snapshot = g.clone();
+        self.persist(&snapshot)
+    }
+
+    /// PrlVm_DeleteSnapshot: removes one snapshot (its children move up to
+    /// its parent) or, with `children`, its whole subtree.
+    pub fn delete_snapshot(&self, uuid: &str, guid: &str, children: bool) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let target = g
+            .snapshots
+            .iter()
+            .find(|s| s.guid == guid)
+            .cloned()
+            .ok_or_else(|| {
+                (
+                    PRL_ERR_ENTRY_DOES_NOT_EXIST,
+                    format!("The snapshot {guid} does not exist."),
+                )
+            })?;
+        let mut doomed = vec![target.guid.clone()];
+        if children {
+            let mut i = 0;
+            while i < doomed.len() {
+                let p = doomed[i].clone();
+                doomed.extend(
+                    g.snapshots
+                        .iter()
+                        .filter(|s| s.parent == p)
+                        .map(|s| s.guid.clone()),
+                );
+                i += 1;
+            }
+        }
+        let current_gone = g
+            .snapshots
+            .iter()
+            .any(|s| s.current && doomed.contains(&s.guid));
+        g.snapshots.retain(|s| !doomed.contains(&s.guid));
+        for s in &mut g.snapshots {
+            if s.parent == target.guid {
+                s.parent = target.parent.clone();
+            }
+        }
+        if current_gone {
+            if let Some(p) = g.snapshots.iter_mut().find(|s| s.guid == target.parent) {
+                p.current = true;
+            }
+        }
+        let snapshot = g.clone();
+        self.persist(&snapshot)
+    }
+
+    /// PrlVm_SwitchToSnapshotEx: the guest gets the snapshot's config and
+    /// state back (paused instead of running with `skip_resume`).
+    pub fn revert_snapshot(&self, uuid: &str, guid: &str, skip_resume: bool) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let s = g
+            .snapshots
+            .iter()
+            .find(|s| s.guid == guid)
+            .cloned()
+            .ok_or_else(|| {
+                (
+                    PRL_ERR_ENTRY_DOES_NOT_EXIST,
+                    format!("The snapshot {guid} does not exist."),
+                )
+            })?;
+        let saved: Guest = toml::from_str(&s.config).map_err(|e| {
+            (
+                PRL_ERR_INVALID_ARG,
+                format!("snapshot {guid} is damaged: {e}"),
+            )
+        })?;
+        let old_state = g.state;
+        let mut new_state = s.state;
+        if skip_resume && new_state == VMS_RUNNING {
+            new_state = VMS_PAUSED;
+        }
+        let snapshots = std::mem::take(&mut g.snapshots);
+        *g = Guest {
+            uuid: g.uuid.clone(),
+            env_id: g.env_id,
+            run_ms: g.run_ms,
+            state: new_state,
+            snapshots,
+            ..saved
+        };
+        for x in &mut g.snapshots {
+            x.current = x.guid == guid;
+        }
+        let snapshot = g.clone();
+        self.persist(&snapshot)?;
+        drop(guests);
+        {
+            let mut since = self.running_since.lock();
+            if new_state == VMS_RUNNING {
+                since
+                    .entry(uuid.to_string())
+                    .or_insert_with(std::time::Instant::now);
+            } else {
+                since.remove(uuid);
+            }
+        }
+        self.raise(
+            crate::sdk::abi::event::PET_DSP_EVT_VM_CONFIG_CHANGED,
+            uuid,
+            Vec::new(),
+        );
+        if new_state != old_state {
+            self.raise(
+                crate::sdk::abi::event::PET_DSP_EVT_VM_STATE_CHANGED,
+                uuid,
+                vec![("vminfo_vm_state".to_string(), i64::from(new_state))],
+            );
+        }
+        Ok(())
+    }
+
+    /// PrlVm_GetSnapshotsTreeEx: the tree as the SDK's XML document.
+    pub fn snapshot_tree(&self, uuid: &str) -> Result<String, Fail> {
+        let g = self.guest(uuid)?;
+        fn children(g: &Guest, parent: &str, out: &mut String) {
+            for s in g.snapshots.iter().filter(|s| s.parent == parent) {
+                let state = match s.state {
+                    VMS_RUNNING => "poweron",
+                    VMS_PAUSED => "pause",
+                    VMS_SUSPENDED => "suspend",
+                    _ => "poweroff",
+                };
+                out.push_str(&format!(
+                    "<SavedStateItem guid=\"{}\" state=\"{state}\"{}><DateTime>{}</DateTime><Description>{}</Description>",
+                    s.guid,
+                    if s.current { " current=\"yes\"" } else { "" },
+                    s.created,
+                    crate::vz::host::xml_escape(&s.description)
+                ));
+                children(g, &s.guid, out);
+                out.push_str("</SavedStateItem>");
+            }
+        }
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ParallelsSavedStates><SavedStateItem guid=\"\">");
+        children(&g, "", &mut out);
+        out.push_str("</SavedStateItem></ParallelsSavedStates>");
+        Ok(out)
+    }
+
     /// PrlVm_CommitEx: stores an edited configuration.
     pub fn commit(&self, uuid: &str, g: &Guest) -> Result<Guest, Fail> {
         validate(g)?;
@@ -615,6 +814,16 @@ fn missing_image(g: &Guest) -> Result<(), Fail> {
     Ok(())
 }
 
+/// "YYYY-MM-DD HH:MM:SS" in UTC, the SDK's snapshot time format.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (y, mo, d, h, mi, s) = crate::civil_time::utc(secs);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+}
+
 fn not_found(uuid: &str) -> Fail {
     (
         PRL_ERR_VM_UUID_NOT_FOUND,
@@ -678,5 +887,82 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
 fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_form_a_tree_revert_restores_config_and_delete_reparents() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-snap-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let _turn = TEST_TURN.lock();
+        deinit();
+        set_store_dir(&dir);
+        init().expect("host starts");
+        let h = host().expect("host is up");
+        let g = h
+            .register(Guest {
+                name: "snap-test".into(),
+                vm_type: PVT_VM,
+                ram_mb: 512,
+                cpus: 1,
+                state: VMS_STOPPED,
+                ..Guest::default()
+            })
+            .expect("registered");
+        let uuid = g.uuid.clone();
+
+        h.create_snapshot(&uuid, "first <one>").unwrap();
+        let mut edited = h.guest(&uuid).unwrap();
+        edited.ram_mb = 1024;
+        h.commit(&uuid, &edited).unwrap();
+        h.create_snapshot(&uuid, "second").unwrap();
+
+        let snaps = h.guest(&uuid).unwrap().snapshots;
+        assert_eq!(snaps.len(), 2);
+        let (first, second) = (snaps[0].clone(), snaps[1].clone());
+        assert_eq!(first.parent, "");
+        assert_eq!(second.parent, first.guid);
+        assert!(second.current && !first.current);
+
+        let tree = h.snapshot_tree(&uuid).unwrap();
+        let nested = format!(
+            "<SavedStateItem guid=\"{}\" state=\"poweroff\"><DateTime>",
+            first.guid
+        );
+        assert!(tree.contains(&nested), "{tree}");
+        assert!(tree.contains("first &lt;one&gt;"), "{tree}");
+        assert!(tree.contains(&format!(
+            "guid=\"{}\" state=\"poweroff\" current=\"yes\"",
+            second.guid
+        )));
+
+        h.revert_snapshot(&uuid, &first.guid, false).unwrap();
+        let back = h.guest(&uuid).unwrap();
+        assert_eq!(back.ram_mb, 512, "reverting restores the saved config");
+        assert_eq!(back.snapshots.len(), 2, "reverting keeps every snapshot");
+        assert!(back
+            .snapshots
+            .iter()
+            .any(|s| s.guid == first.guid && s.current));
+
+        assert!(h.revert_snapshot(&uuid, "{no-such}", false).is_err());
+
+        h.delete_snapshot(&uuid, &first.guid, false).unwrap();
+        let left = h.guest(&uuid).unwrap().snapshots;
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].guid, second.guid);
+        assert_eq!(
+            left[0].parent, "",
+            "children move up to the deleted one's parent"
+        );
+
+        h.delete(&uuid).unwrap();
+        drop(h);
+        deinit();
+        let _ = fs::remove_dir_all(&dir);
     }
 }

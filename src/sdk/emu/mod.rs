@@ -791,3 +791,86 @@ pub unsafe extern "C" fn PrlSrvInfo_GetProductVersion(
         _ => PRL_ERR_INVALID_HANDLE,
     }))
 }
+
+fn snapshot_job(
+    hVm: PRL_HANDLE,
+    guid: PRL_CONST_STR,
+    work: impl FnOnce(&host::Host, &str, &str) -> Result<(), Fail> + Send + 'static,
+) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    // SAFETY: C string from the caller.
+    let guid = unsafe { text(guid) };
+    job(move || {
+        let guid = guid.map_err(|e| (e, "a snapshot id is required".to_string()))?;
+        let host = running_host()?;
+        work(&host, &uuid?, &guid).map(|()| Vec::new())
+    })
+}
+
+/// PrlVm_CreateSnapshot (job): the SDK names it (a GUID).
+pub unsafe extern "C" fn PrlVm_CreateSnapshot(
+    hVm: PRL_HANDLE,
+    _name: PRL_CONST_STR,
+    description: PRL_CONST_STR,
+) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    // SAFETY: C string from the caller (null allowed: no description).
+    let description = if description.is_null() {
+        Ok(String::new())
+    } else {
+        unsafe { text(description) }
+    };
+    job(move || {
+        let d = description.map_err(|e| (e, "invalid description".to_string()))?;
+        running_host()?
+            .create_snapshot(&uuid?, &d)
+            .map(|()| Vec::new())
+    })
+}
+
+/// PrlVm_DeleteSnapshot (job)
+pub unsafe extern "C" fn PrlVm_DeleteSnapshot(
+    hVm: PRL_HANDLE,
+    guid: PRL_CONST_STR,
+    child: PRL_BOOL,
+) -> PRL_HANDLE {
+    snapshot_job(hVm, guid, move |h, uuid, guid| {
+        h.delete_snapshot(uuid, guid, child != 0)
+    })
+}
+
+/// PrlVm_SwitchToSnapshotEx (job)
+pub unsafe extern "C" fn PrlVm_SwitchToSnapshotEx(
+    hVm: PRL_HANDLE,
+    guid: PRL_CONST_STR,
+    flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    snapshot_job(hVm, guid, move |h, uuid, guid| {
+        h.revert_snapshot(uuid, guid, flags & PSSF_SKIP_RESUME != 0)
+    })
+}
+
+/// PrlVm_GetSnapshotsTreeEx (job; result: the tree XML as a string)
+pub unsafe extern "C" fn PrlVm_GetSnapshotsTreeEx(
+    hVm: PRL_HANDLE,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    let uuid = vm_uuid(hVm);
+    job(move || {
+        let tree = running_host()?.snapshot_tree(&uuid?)?;
+        Ok(vec![Arc::new(Object::Text(tree))])
+    })
+}
+
+/// PrlResult_GetParamAsString
+pub unsafe extern "C" fn PrlResult_GetParamAsString(
+    h: PRL_HANDLE,
+    buf: PRL_STR,
+    len: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    rc(with_result(h, |p| match p.first().map(|o| &**o) {
+        // SAFETY: buffer contract passed through from the caller.
+        Some(Object::Text(t)) => unsafe { put_str(t, buf, len) },
+        _ => PRL_ERR_NO_DATA,
+    }))
+}
