@@ -20,7 +20,8 @@ fn wire(d: &VzDomain) -> Domain {
     }
 }
 
-fn flags(flags: u32, allowed: u32, function: &str) -> VirResult<()> {
+/// Refuses flags outside `allowed`, naming the vz driver's `function`.
+pub(super) fn flags(flags: u32, allowed: u32, function: &str) -> VirResult<()> {
     if flags & !allowed != 0 {
         return Err(VirError::unsupported_flags(
             ErrorDomain::Parallels,
@@ -262,7 +263,7 @@ pub fn define_xml_flags(call: &Call, a: XmlFlagsArgs) -> VirResult<Domain> {
 
 /// DOMAIN_UNDEFINE
 pub fn undefine(call: &Call, a: DomainArgs) -> VirResult<()> {
-    call.conn()?.driver().undefine(&a.dom.uuid.0, false)
+    call.conn()?.driver().undefine(&a.dom.uuid.0, false, false)
 }
 
 /// DOMAIN_MANAGED_SAVE (SAVE_RUNNING, SAVE_PAUSED accepted)
@@ -282,7 +283,7 @@ pub fn undefine_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
     flags(a.flags, 3, "vzDomainUndefineFlags")?;
     call.conn()?
         .driver()
-        .undefine(&a.dom.uuid.0, a.flags & 1 != 0)
+        .undefine(&a.dom.uuid.0, a.flags & 1 != 0, a.flags & 2 != 0)
 }
 
 fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<VzDomain> {
