@@ -128,11 +128,11 @@ fn create_list_show_and_refuse_with_virsh() {
 
     assert_eq!(
         names(&d.virsh(&["snapshot-list", "vm-basic", "--roots", "--name"])),
-        [a.clone()]
+        [a.as_str()]
     );
     assert_eq!(
         names(&d.virsh(&["snapshot-list", "vm-basic", "--leaves", "--name"])),
-        [c.clone()]
+        [c.as_str()]
     );
     assert_eq!(
         names(&d.virsh(&["snapshot-list", "vm-basic", "--name"])),
@@ -140,11 +140,11 @@ fn create_list_show_and_refuse_with_virsh() {
     );
     assert_eq!(
         names(&d.virsh(&["snapshot-list", "vm-basic", "--inactive", "--name"])),
-        [a.clone()]
+        [a.as_str()]
     );
     assert_eq!(
         names(&d.virsh(&["snapshot-list", "vm-basic", "--from", &a, "--name"])),
-        [b.clone()]
+        [b.as_str()]
     );
     assert_eq!(
         names(&d.virsh(&[
@@ -520,7 +520,7 @@ fn read_only_connections_read_but_never_change() {
     let a = create(&d, "vm-basic", &[]);
     assert_eq!(
         names(&d.virsh_ro(&["snapshot-list", "vm-basic", "--name"])),
-        [a.clone()]
+        [a.as_str()]
     );
     assert_eq!(
         field(
