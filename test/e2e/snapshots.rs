@@ -681,3 +681,122 @@ print("ok")
     let out = python(&script);
     assert_eq!(out.stdout.trim(), "ok", "{out:?}");
 }
+
+#[test]
+fn the_daemon_repeats_the_checks_clients_make_first() {
+    use crate::wire::Wire;
+    use virtvzd::remote::protocol::{
+        Domain, DomainSnapshot, SnapshotCreateXmlArgs, SnapshotFlagsArgs, SnapshotListNamesArgs,
+    };
+    let d = Daemon::start();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    let a = create(&d, "vm-basic", &[]);
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let dom: Domain = w.call(23, &"vm-basic".to_string()).expect("lookup");
+    let snap = DomainSnapshot {
+        name: a.clone(),
+        dom: dom.clone(),
+    };
+    let refused = |e: Box<virtvzd::rpc::message::WireError>| {
+        (e.code, e.domain, e.message.unwrap_or_default())
+    };
+    let on = |flags| SnapshotFlagsArgs {
+        snap: snap.clone(),
+        flags,
+    };
+    let e = w.call::<_, ()>(192, &on(3)).unwrap_err();
+    assert_eq!(
+        refused(e),
+        (8, 35, "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive".into())
+    );
+    let e = w.call::<_, ()>(193, &on(5)).unwrap_err();
+    assert_eq!(
+        refused(e),
+        (8, 35, "Flags 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN' and 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY' are mutually exclusive".into())
+    );
+    let mk = |flags| SnapshotCreateXmlArgs {
+        dom: dom.clone(),
+        xml_desc: "<domainsnapshot/>".into(),
+        flags,
+    };
+    let e = w.call::<_, DomainSnapshot>(185, &mk(2)).unwrap_err();
+    assert_eq!(
+        refused(e),
+        (8, 35, "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT'".into())
+    );
+    let e = w.call::<_, DomainSnapshot>(185, &mk(1 | 4)).unwrap_err();
+    assert_eq!(refused(e).0, 8);
+    let e = w.call::<_, DomainSnapshot>(185, &mk(1)).unwrap_err();
+    assert_eq!(
+        refused(e),
+        (
+            8,
+            48,
+            "unsupported flags (0x1) in function vzDomainSnapshotCreateXML".into()
+        )
+    );
+    for maxnames in [-1, 16385] {
+        let args = SnapshotListNamesArgs {
+            dom: dom.clone(),
+            maxnames,
+            flags: 0,
+        };
+        let e = w.call::<_, Vec<String>>(188, &args).unwrap_err();
+        assert_eq!(refused(e).0, 39, "maxnames {maxnames}");
+    }
+    let one = SnapshotListNamesArgs {
+        dom: dom.clone(),
+        maxnames: 0,
+        flags: 0,
+    };
+    let none: Vec<String> = w.call(188, &one).expect("room for none");
+    assert!(none.is_empty());
+    // A snapshot of a domain that is gone, and a name that never was.
+    let mut gone = snap.clone();
+    gone.dom.uuid.0[0] ^= 0xff;
+    let e = w
+        .call::<_, i32>(
+            271,
+            &SnapshotFlagsArgs {
+                snap: gone,
+                flags: 0,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(refused(e).0, 42);
+    let mut ghost = snap.clone();
+    ghost.name = "{ghost}".into();
+    let is_current: i32 = w
+        .call(
+            271,
+            &SnapshotFlagsArgs {
+                snap: ghost.clone(),
+                flags: 0,
+            },
+        )
+        .unwrap();
+    assert_eq!(is_current, 0, "libvirt answers 0, not an error");
+    let e = w
+        .call::<_, ()>(
+            193,
+            &SnapshotFlagsArgs {
+                snap: ghost,
+                flags: 0,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused(e),
+        (
+            72,
+            48,
+            "Domain snapshot not found: no domain snapshot with matching name '{ghost}'".into()
+        )
+    );
+    // Nothing of that changed anything.
+    assert_eq!(
+        names(&d.virsh(&["snapshot-list", "vm-basic", "--name"])),
+        [a.as_str()]
+    );
+}
