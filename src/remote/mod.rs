@@ -10,6 +10,7 @@ pub mod events;
 mod host;
 pub mod procedures;
 pub mod protocol;
+mod snapshots;
 mod stats;
 
 use crate::error::{ErrorDomain, VirError, VirResult};
@@ -178,9 +179,10 @@ fn check_access(call: &Call, p: &Procedure) -> VirResult<()> {
 }
 
 /// The error domain libvirt's public API reports from, by API name:
-/// snapshot APIs, domain APIs, and the rest (host and connection).
+/// snapshot APIs (virDomainRevertToSnapshot among them), domain APIs, and
+/// the rest (host and connection).
 pub fn api_error_domain(api: &str) -> ErrorDomain {
-    if api.starts_with("virDomainSnapshot") {
+    if api.contains("Snapshot") {
         ErrorDomain::DomainSnapshot
     } else if api.starts_with("virDomain") || api.starts_with("virConnectDomain") {
         ErrorDomain::Domain

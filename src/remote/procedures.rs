@@ -9,7 +9,7 @@
 //! does not implement it, answered with VIR_ERR_NO_SUPPORT as libvirt's
 //! daemon answers for a driver that lacks the API).
 
-use super::{connect, domain, events, host, stats, Call};
+use super::{connect, domain, events, host, snapshots, stats, Call};
 use crate::error::VirResult;
 use crate::rpc::program::{invoke, Priority};
 use std::sync::OnceLock;
@@ -144,15 +144,15 @@ procedures! {
     182 DOMAIN_MANAGED_SAVE "virDomainManagedSave" Write Normal Open => domain::managed_save;
     183 DOMAIN_HAS_MANAGED_SAVE_IMAGE "virDomainHasManagedSaveImage" Read Normal Open => domain::has_managed_save_image;
     184 DOMAIN_MANAGED_SAVE_REMOVE "virDomainManagedSaveRemove" Write Normal Open => domain::managed_save_remove;
-    185 DOMAIN_SNAPSHOT_CREATE_XML "virDomainSnapshotCreateXML" Write Normal Open => none;
-    186 DOMAIN_SNAPSHOT_GET_XML_DESC "virDomainSnapshotGetXMLDesc" Read High Open => none;
-    187 DOMAIN_SNAPSHOT_NUM "virDomainSnapshotNum" Read High Open => none;
-    188 DOMAIN_SNAPSHOT_LIST_NAMES "virDomainSnapshotListNames" Read High Open => none;
-    189 DOMAIN_SNAPSHOT_LOOKUP_BY_NAME "virDomainSnapshotLookupByName" Read High Open => none;
-    190 DOMAIN_HAS_CURRENT_SNAPSHOT "virDomainHasCurrentSnapshot" Read Normal Open => none;
-    191 DOMAIN_SNAPSHOT_CURRENT "virDomainSnapshotCurrent" Read Normal Open => none;
-    192 DOMAIN_REVERT_TO_SNAPSHOT "virDomainRevertToSnapshot" Write Normal Open => none;
-    193 DOMAIN_SNAPSHOT_DELETE "virDomainSnapshotDelete" Write Normal Open => none;
+    185 DOMAIN_SNAPSHOT_CREATE_XML "virDomainSnapshotCreateXML" Write Normal Open => snapshots::create_xml;
+    186 DOMAIN_SNAPSHOT_GET_XML_DESC "virDomainSnapshotGetXMLDesc" Read High Open => snapshots::get_xml_desc;
+    187 DOMAIN_SNAPSHOT_NUM "virDomainSnapshotNum" Read High Open => snapshots::num;
+    188 DOMAIN_SNAPSHOT_LIST_NAMES "virDomainSnapshotListNames" Read High Open => snapshots::list_names;
+    189 DOMAIN_SNAPSHOT_LOOKUP_BY_NAME "virDomainSnapshotLookupByName" Read High Open => snapshots::lookup_by_name;
+    190 DOMAIN_HAS_CURRENT_SNAPSHOT "virDomainHasCurrentSnapshot" Read Normal Open => snapshots::has_current;
+    191 DOMAIN_SNAPSHOT_CURRENT "virDomainSnapshotCurrent" Read Normal Open => snapshots::current;
+    192 DOMAIN_REVERT_TO_SNAPSHOT "virDomainRevertToSnapshot" Write Normal Open => snapshots::revert;
+    193 DOMAIN_SNAPSHOT_DELETE "virDomainSnapshotDelete" Write Normal Open => snapshots::delete;
     196 DOMAIN_CREATE_WITH_FLAGS "virDomainCreateWithFlags" Write Normal Open => domain::create_with_flags;
     199 DOMAIN_SET_VCPUS_FLAGS "virDomainSetVcpusFlags" Write Normal Open => domain::set_vcpus_flags;
     200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" Read Normal Open => domain::get_vcpus_flags;
@@ -166,18 +166,18 @@ procedures! {
     231 DOMAIN_UNDEFINE_FLAGS "virDomainUndefineFlags" Write High Open => domain::undefine_flags;
     234 DOMAIN_DESTROY_FLAGS "virDomainDestroyFlags" Write High Open => domain::destroy_flags;
     243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Read Normal Open => stats::block_stats_flags;
-    244 DOMAIN_SNAPSHOT_GET_PARENT "virDomainSnapshotGetParent" Read High Open => none;
+    244 DOMAIN_SNAPSHOT_GET_PARENT "virDomainSnapshotGetParent" Read High Open => snapshots::get_parent;
     245 DOMAIN_RESET "virDomainReset" Write Normal Open => domain::reset;
-    246 DOMAIN_SNAPSHOT_NUM_CHILDREN "virDomainSnapshotNumChildren" Read High Open => none;
-    247 DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES "virDomainSnapshotListChildrenNames" Read High Open => none;
+    246 DOMAIN_SNAPSHOT_NUM_CHILDREN "virDomainSnapshotNumChildren" Read High Open => snapshots::num_children;
+    247 DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES "virDomainSnapshotListChildrenNames" Read High Open => snapshots::list_children_names;
     251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Write Normal Open => domain::block_resize;
     258 DOMAIN_SHUTDOWN_FLAGS "virDomainShutdownFlags" Write Normal Open => domain::shutdown_flags;
     265 DOMAIN_GET_METADATA "virDomainGetMetadata" Read Normal Open => none;
-    271 DOMAIN_SNAPSHOT_IS_CURRENT "virDomainSnapshotIsCurrent" Read Normal Open => none;
-    272 DOMAIN_SNAPSHOT_HAS_METADATA "virDomainSnapshotHasMetadata" Read Normal Open => none;
+    271 DOMAIN_SNAPSHOT_IS_CURRENT "virDomainSnapshotIsCurrent" Read Normal Open => snapshots::is_current;
+    272 DOMAIN_SNAPSHOT_HAS_METADATA "virDomainSnapshotHasMetadata" Read Normal Open => snapshots::has_metadata;
     273 CONNECT_LIST_ALL_DOMAINS "virConnectListAllDomains" Read High Open => domain::list_all;
-    274 DOMAIN_LIST_ALL_SNAPSHOTS "virDomainListAllSnapshots" Read High Open => none;
-    275 DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN "virDomainSnapshotListAllChildren" Read High Open => none;
+    274 DOMAIN_LIST_ALL_SNAPSHOTS "virDomainListAllSnapshots" Read High Open => snapshots::list_all;
+    275 DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN "virDomainSnapshotListAllChildren" Read High Open => snapshots::list_all_children;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Read Inline Open => host::node_get_cpu_map;
     298 DOMAIN_GET_JOB_STATS "virDomainGetJobStats" Read Normal Open => stats::job_stats;
     309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Write Normal Open => none;

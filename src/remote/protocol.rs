@@ -539,3 +539,102 @@ pub struct JobStatsRet {
     /// The statistics.
     pub params: Vec<crate::rpc::typed_param::TypedParam>,
 }
+
+/// REMOTE_DOMAIN_SNAPSHOT_LIST_MAX
+pub const DOMAIN_SNAPSHOT_LIST_MAX: usize = 16384;
+
+/// `remote_nonnull_domain_snapshot` (every snapshot procedure's `snap`
+/// argument or return value).
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct DomainSnapshot {
+    /// The snapshot's name.
+    pub name: String,
+    /// Its domain.
+    pub dom: Domain,
+}
+
+/// `remote_domain_snapshot_create_xml_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SnapshotCreateXmlArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// The `<domainsnapshot>` document.
+    pub xml_desc: String,
+    /// VIR_DOMAIN_SNAPSHOT_CREATE_*
+    pub flags: u32,
+}
+
+/// A snapshot and flags: GET_XML_DESC, NUM_CHILDREN, GET_PARENT,
+/// IS_CURRENT, HAS_METADATA, REVERT_TO_SNAPSHOT, DELETE.
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SnapshotFlagsArgs {
+    /// The snapshot.
+    pub snap: DomainSnapshot,
+    /// Flags.
+    pub flags: u32,
+}
+
+/// `remote_domain_snapshot_list_names_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SnapshotListNamesArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Room for this many names.
+    pub maxnames: i32,
+    /// VIR_DOMAIN_SNAPSHOT_LIST_*
+    pub flags: u32,
+}
+
+/// `remote_domain_list_all_snapshots_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct ListAllSnapshotsArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// Whether to return the snapshots (else only the count).
+    pub need_results: i32,
+    /// VIR_DOMAIN_SNAPSHOT_LIST_*
+    pub flags: u32,
+}
+
+/// `remote_domain_snapshot_list_children_names_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SnapshotListChildrenNamesArgs {
+    /// The snapshot.
+    pub snap: DomainSnapshot,
+    /// Room for this many names.
+    pub maxnames: i32,
+    /// VIR_DOMAIN_SNAPSHOT_LIST_*
+    pub flags: u32,
+}
+
+/// `remote_domain_snapshot_list_all_children_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SnapshotListAllChildrenArgs {
+    /// The snapshot.
+    pub snapshot: DomainSnapshot,
+    /// Whether to return the snapshots (else only the count).
+    pub need_results: i32,
+    /// VIR_DOMAIN_SNAPSHOT_LIST_*
+    pub flags: u32,
+}
+
+/// `remote_domain_list_all_snapshots_ret` and
+/// `remote_domain_snapshot_list_all_children_ret`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct ListSnapshotsRet {
+    /// The snapshots.
+    pub snapshots: Vec<DomainSnapshot>,
+    /// How many matched.
+    pub ret: i32,
+}
+
+/// `remote_domain_snapshot_lookup_by_name_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct SnapshotLookupByNameArgs {
+    /// The domain.
+    pub dom: Domain,
+    /// The snapshot's name.
+    pub name: String,
+    /// Flags.
+    pub flags: u32,
+}

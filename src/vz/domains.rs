@@ -85,7 +85,8 @@ impl Domain {
     }
 }
 
-fn sdk_error(e: SdkError) -> VirError {
+/// An SDK failure as the error a client gets.
+pub(super) fn sdk_error(e: SdkError) -> VirError {
     let code = match e.code {
         err::PRL_ERR_DISP_VM_IS_NOT_STARTED
         | err::PRL_ERR_DISP_VM_IS_NOT_STOPPED
@@ -331,8 +332,14 @@ impl Driver {
     }
 
     /// Removes a domain's definition; a managed save image goes with it
-    /// only when `with_managed_save` (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE).
-    pub fn undefine(&self, uuid: &[u8; 16], with_managed_save: bool) -> VirResult<()> {
+    /// only when `with_managed_save` (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE),
+    /// snapshots only when `with_snapshots` (..._SNAPSHOTS_METADATA).
+    pub fn undefine(
+        &self,
+        uuid: &[u8; 16],
+        with_managed_save: bool,
+        with_snapshots: bool,
+    ) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
         if d.is_active() {
@@ -340,12 +347,15 @@ impl Driver {
                 "cannot undefine a running domain; destroy it first",
             ));
         }
+        if d.vms == vms::VMS_SUSPENDED && !with_managed_save {
+            return Err(invalid(
+                "Refusing to undefine while domain managed save image exists",
+            ));
+        }
+        if !with_snapshots && !self.snapshot_tree(&d)?.is_empty() {
+            return Err(invalid("Refusing to undefine while snapshots exist"));
+        }
         if d.vms == vms::VMS_SUSPENDED {
-            if !with_managed_save {
-                return Err(invalid(
-                    "Refusing to undefine while domain managed save image exists",
-                ));
-            }
             d.guest.drop_suspended_state().map_err(sdk_error)?;
         }
         d.guest.delete().map_err(sdk_error)

@@ -5,6 +5,8 @@ pub mod domain_xml;
 pub mod domains;
 pub mod events;
 pub mod host;
+pub mod snapshot_xml;
+pub mod snapshots;
 pub mod stats;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};

@@ -9,4 +9,5 @@ mod domain;
 mod events;
 mod harness;
 mod rpc;
+mod snapshots;
 mod wire;

@@ -77,6 +77,8 @@ pub struct Snapshot {
     pub created: String,
     /// Free text.
     pub description: String,
+    /// The user who took it.
+    pub creator: String,
     /// VMS_* state at the time.
     pub state: u32,
     /// The current snapshot (the one the guest runs from).
@@ -513,38 +515,43 @@ impl Host {
             .find(|s| s.current)
             .map(|s| s.guid.clone())
             .unwrap_or_default();
-        for s in &mut g.snapshots {
+        let mut next = g.clone();
+        for s in &mut next.snapshots {
             s.current = false;
         }
-        g.snapshots.push(Snapshot {
+        next.snapshots.push(Snapshot {
             guid: new_uuid(),
             parent,
             created: utc_now(),
             description: description.to_string(),
+            creator: std::env::var("USER").unwrap_or_default(),
             state: g.state,
             current: true,
             config,
         });
-        let snapshot = g.clone();
-        self.persist(&snapshot)
+        self.persist(&next)?;
+        *g = next;
+        Ok(())
     }
 
     /// PrlVm_DeleteSnapshot: removes one snapshot (its children move up to
-    /// its parent) or, with `children`, its whole subtree.
+    /// its parent, taking its place among the parent's children) or, with
+    /// `children`, its whole subtree. When the current snapshot goes, its
+    /// parent becomes current, as the SDK's snapshot store does.
     pub fn delete_snapshot(&self, uuid: &str, guid: &str, children: bool) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
         let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
-        let target = g
+        let at = g
             .snapshots
             .iter()
-            .find(|s| s.guid == guid)
-            .cloned()
+            .position(|s| s.guid == guid)
             .ok_or_else(|| {
                 (
                     PRL_ERR_ENTRY_DOES_NOT_EXIST,
                     format!("The snapshot {guid} does not exist."),
                 )
             })?;
+        let target = g.snapshots[at].clone();
         let mut doomed = vec![target.guid.clone()];
         if children {
             let mut i = 0;
@@ -563,19 +570,28 @@ impl Host {
             .snapshots
             .iter()
             .any(|s| s.current && doomed.contains(&s.guid));
-        g.snapshots.retain(|s| !doomed.contains(&s.guid));
-        for s in &mut g.snapshots {
-            if s.parent == target.guid {
-                s.parent = target.parent.clone();
-            }
+        // Siblings are ordered as the list is, parents before children:
+        // the orphans take the deleted snapshot's place.
+        let mut next = g.clone();
+        let (mut orphans, rest): (Vec<Snapshot>, Vec<Snapshot>) =
+            std::mem::take(&mut next.snapshots)
+                .into_iter()
+                .filter(|s| !doomed.contains(&s.guid))
+                .partition(|s| s.parent == target.guid);
+        for o in &mut orphans {
+            o.parent = target.parent.clone();
         }
+        next.snapshots = rest;
+        let at = at.min(next.snapshots.len());
+        next.snapshots.splice(at..at, orphans);
         if current_gone {
-            if let Some(p) = g.snapshots.iter_mut().find(|s| s.guid == target.parent) {
+            if let Some(p) = next.snapshots.iter_mut().find(|s| s.guid == target.parent) {
                 p.current = true;
             }
         }
-        let snapshot = g.clone();
-        self.persist(&snapshot)
+        self.persist(&next)?;
+        *g = next;
+        Ok(())
     }
 
     /// PrlVm_SwitchToSnapshotEx: the guest gets the snapshot's config and
@@ -605,31 +621,37 @@ impl Host {
         if skip_resume && new_state == VMS_RUNNING {
             new_state = VMS_PAUSED;
         }
-        let snapshots = std::mem::take(&mut g.snapshots);
-        *g = Guest {
+        let mut back = Guest {
             uuid: g.uuid.clone(),
             env_id: g.env_id,
             run_ms: g.run_ms,
             state: new_state,
-            snapshots,
+            snapshots: g.snapshots.clone(),
             ..saved
         };
-        for x in &mut g.snapshots {
+        for x in &mut back.snapshots {
             x.current = x.guid == guid;
         }
-        let snapshot = g.clone();
-        self.persist(&snapshot)?;
-        drop(guests);
-        {
-            let mut since = self.running_since.lock();
-            if new_state == VMS_RUNNING {
-                since
-                    .entry(uuid.to_string())
-                    .or_insert_with(std::time::Instant::now);
-            } else {
-                since.remove(uuid);
-            }
+        // Counters run while the guest runs: a run the revert ends is
+        // banked, one it begins starts the clock.
+        let mut since = self.running_since.lock();
+        let ended = if new_state == VMS_RUNNING {
+            None
+        } else {
+            since.get(uuid).map(|t| t.elapsed().as_millis() as u64)
+        };
+        back.run_ms = back.run_ms.saturating_add(ended.unwrap_or(0));
+        self.persist(&back)?;
+        *g = back;
+        if new_state == VMS_RUNNING {
+            since
+                .entry(uuid.to_string())
+                .or_insert_with(std::time::Instant::now);
+        } else {
+            since.remove(uuid);
         }
+        drop(since);
+        drop(guests);
         self.raise(
             crate::sdk::abi::event::PET_DSP_EVT_VM_CONFIG_CHANGED,
             uuid,
@@ -645,32 +667,10 @@ impl Host {
         Ok(())
     }
 
-    /// PrlVm_GetSnapshotsTreeEx: the tree as the SDK's XML document.
+    /// PrlVm_GetSnapshotsTreeEx: the tree as the SDK's XML document, laid
+    /// out as Virtuozzo's snapshot store writes it (see [`snapshot_tree_xml`]).
     pub fn snapshot_tree(&self, uuid: &str) -> Result<String, Fail> {
-        let g = self.guest(uuid)?;
-        fn children(g: &Guest, parent: &str, out: &mut String) {
-            for s in g.snapshots.iter().filter(|s| s.parent == parent) {
-                let state = match s.state {
-                    VMS_RUNNING => "poweron",
-                    VMS_PAUSED => "pause",
-                    VMS_SUSPENDED => "suspend",
-                    _ => "poweroff",
-                };
-                out.push_str(&format!(
-                    "<SavedStateItem guid=\"{}\" state=\"{state}\"{}><DateTime>{}</DateTime><Description>{}</Description>",
-                    s.guid,
-                    if s.current { " current=\"yes\"" } else { "" },
-                    s.created,
-                    crate::vz::host::xml_escape(&s.description)
-                ));
-                children(g, &s.guid, out);
-                out.push_str("</SavedStateItem>");
-            }
-        }
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ParallelsSavedStates><SavedStateItem guid=\"\">");
-        children(&g, "", &mut out);
-        out.push_str("</SavedStateItem></ParallelsSavedStates>");
-        Ok(out)
+        Ok(snapshot_tree_xml(&self.guest(uuid)?.snapshots))
     }
 
     /// PrlVm_CommitEx: stores an edited configuration.
@@ -824,6 +824,80 @@ fn utc_now() -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
+/// The snapshot tree as Virtuozzo's snapshot store (`Snapshots.xml`)
+/// writes it: root `ParallelsSavedStates`, one nameless head
+/// `SavedStateItem` (current itself when the current snapshot was deleted
+/// from under it), the snapshots nested below their parents, each with
+/// `Name`, `DateTime`, `Creator`, `ScreenShot` and a CDATA `Description`,
+/// indented by four. No snapshots: no tree, an empty string.
+pub fn snapshot_tree_xml(snapshots: &[Snapshot]) -> String {
+    if snapshots.is_empty() {
+        return String::new();
+    }
+    let mut kids: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
+    // A damaged store may hold a snapshot that is its own parent; it is
+    // left out rather than followed forever.
+    for s in snapshots
+        .iter()
+        .filter(|s| !s.guid.is_empty() && s.guid != s.parent)
+    {
+        kids.entry(s.parent.as_str()).or_default().push(s);
+    }
+    let head = Snapshot {
+        current: !snapshots.iter().any(|s| s.current),
+        state: VMS_STOPPED,
+        ..Snapshot::default()
+    };
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ParallelsSavedStates>\n");
+    // Iterative, so a long chain of snapshots cannot exhaust the stack:
+    // each entry is an item to open, or (None) the close of the last one.
+    let mut todo: Vec<(Option<&Snapshot>, usize)> = vec![(Some(&head), 1)];
+    while let Some((item, depth)) = todo.pop() {
+        let pad = "    ".repeat(depth);
+        let Some(s) = item else {
+            out.push_str(&format!("{pad}</SavedStateItem>\n"));
+            continue;
+        };
+        let state = match s.state {
+            VMS_RUNNING => "poweron",
+            VMS_PAUSED => "pause",
+            VMS_SUSPENDED => "suspend",
+            _ => "poweroff",
+        };
+        let inner = "    ".repeat(depth + 1);
+        out.push_str(&format!(
+            "{pad}<SavedStateItem guid=\"{}\" state=\"{state}\"{}>\n\
+             {inner}<Name></Name>\n\
+             {inner}<DateTime>{}</DateTime>\n\
+             {inner}<Creator>{}</Creator>\n\
+             {inner}<ScreenShot></ScreenShot>\n\
+             {inner}<Description><![CDATA[{}]]></Description>\n",
+            escape(&s.guid),
+            if s.current { " current=\"yes\"" } else { "" },
+            escape(&s.created),
+            escape(&s.creator),
+            s.description.replace("]]>", "]]]]><![CDATA[>"),
+        ));
+        todo.push((None, depth));
+        if let Some(children) = kids.get(s.guid.as_str()) {
+            for c in children.iter().rev() {
+                todo.push((Some(c), depth + 1));
+            }
+        }
+    }
+    out.push_str("</ParallelsSavedStates>\n");
+    out
+}
+
+/// Text for XML character data and attribute values.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn not_found(uuid: &str) -> Fail {
     (
         PRL_ERR_VM_UUID_NOT_FOUND,
@@ -930,13 +1004,13 @@ mod tests {
 
         let tree = h.snapshot_tree(&uuid).unwrap();
         let nested = format!(
-            "<SavedStateItem guid=\"{}\" state=\"poweroff\"><DateTime>",
+            "        <SavedStateItem guid=\"{}\" state=\"poweroff\">\n",
             first.guid
         );
         assert!(tree.contains(&nested), "{tree}");
-        assert!(tree.contains("first &lt;one&gt;"), "{tree}");
+        assert!(tree.contains("<![CDATA[first <one>]]>"), "{tree}");
         assert!(tree.contains(&format!(
-            "guid=\"{}\" state=\"poweroff\" current=\"yes\"",
+            "            <SavedStateItem guid=\"{}\" state=\"poweroff\" current=\"yes\">\n",
             second.guid
         )));
 
@@ -960,6 +1034,121 @@ mod tests {
             "children move up to the deleted one's parent"
         );
 
+        h.delete(&uuid).unwrap();
+        drop(h);
+        deinit();
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    fn snap(guid: &str, parent: &str, current: bool) -> Snapshot {
+        Snapshot {
+            guid: guid.into(),
+            parent: parent.into(),
+            created: "2024-02-29 23:59:58".into(),
+            creator: "root".into(),
+            state: VMS_RUNNING,
+            current,
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn the_tree_is_laid_out_as_the_sdk_store_writes_it() {
+        assert_eq!(snapshot_tree_xml(&[]), "", "no snapshots, no tree");
+        let mut b = snap("{b}", "{a}", true);
+        b.state = VMS_PAUSED;
+        b.description = "x ]]> y".into();
+        let tree = snapshot_tree_xml(&[snap("{a}", "", false), b]);
+        let want = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ParallelsSavedStates>
+    <SavedStateItem guid="" state="poweroff">
+        <Name></Name>
+        <DateTime></DateTime>
+        <Creator></Creator>
+        <ScreenShot></ScreenShot>
+        <Description><![CDATA[]]></Description>
+        <SavedStateItem guid="{a}" state="poweron">
+            <Name></Name>
+            <DateTime>2024-02-29 23:59:58</DateTime>
+            <Creator>root</Creator>
+            <ScreenShot></ScreenShot>
+            <Description><![CDATA[]]></Description>
+            <SavedStateItem guid="{b}" state="pause" current="yes">
+                <Name></Name>
+                <DateTime>2024-02-29 23:59:58</DateTime>
+                <Creator>root</Creator>
+                <ScreenShot></ScreenShot>
+                <Description><![CDATA[x ]]]]><![CDATA[> y]]></Description>
+            </SavedStateItem>
+        </SavedStateItem>
+    </SavedStateItem>
+</ParallelsSavedStates>
+"#;
+        assert_eq!(tree, want);
+        // The current snapshot deleted from under the head: the head is
+        // current; a snapshot that is its own parent is never followed.
+        let tree = snapshot_tree_xml(&[snap("{a}", "", false), snap("{c}", "{c}", false)]);
+        assert!(tree.contains("<SavedStateItem guid=\"\" state=\"poweroff\" current=\"yes\">"));
+        assert!(!tree.contains("{c}"), "{tree}");
+    }
+
+    #[test]
+    fn delete_puts_orphans_in_place_and_hands_current_to_the_parent() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-snapdel-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let _turn = TEST_TURN.lock();
+        deinit();
+        set_store_dir(&dir);
+        init().expect("host starts");
+        let h = host().expect("host is up");
+        let uuid = h
+            .register(Guest {
+                name: "snap-del".into(),
+                vm_type: PVT_VM,
+                ram_mb: 512,
+                cpus: 1,
+                ..Guest::default()
+            })
+            .expect("registered")
+            .uuid;
+        let guids = |h: &Host| -> Vec<String> {
+            h.guest(&uuid)
+                .unwrap()
+                .snapshots
+                .iter()
+                .map(|s| s.guid.clone())
+                .collect()
+        };
+        // a; b under a; c under a (after going back to a); d under b.
+        h.create_snapshot(&uuid, "a").unwrap();
+        h.create_snapshot(&uuid, "b").unwrap();
+        let [a, b] = <[String; 2]>::try_from(guids(&h)).unwrap();
+        h.revert_snapshot(&uuid, &a, false).unwrap();
+        h.create_snapshot(&uuid, "c").unwrap();
+        h.revert_snapshot(&uuid, &b, false).unwrap();
+        h.create_snapshot(&uuid, "d").unwrap();
+        let all = guids(&h);
+        let (c, d) = (all[2].clone(), all[3].clone());
+        h.delete_snapshot(&uuid, &b, false).unwrap();
+        assert_eq!(guids(&h), vec![a.clone(), d.clone(), c.clone()]);
+        let g = h.guest(&uuid).unwrap();
+        assert!(g
+            .snapshots
+            .iter()
+            .all(|s| s.parent == if s.guid == a { "" } else { a.as_str() }));
+        assert!(g.snapshots.iter().any(|s| s.guid == d && s.current));
+        // Deleting the current snapshot makes its parent current; with
+        // children, the whole subtree goes.
+        h.delete_snapshot(&uuid, &d, false).unwrap();
+        assert!(h
+            .guest(&uuid)
+            .unwrap()
+            .snapshots
+            .iter()
+            .any(|s| s.guid == a && s.current));
+        h.delete_snapshot(&uuid, &a, true).unwrap();
+        assert!(guids(&h).is_empty());
+        assert_eq!(h.snapshot_tree(&uuid).unwrap(), "");
         h.delete(&uuid).unwrap();
         drop(h);
         deinit();
