@@ -18,6 +18,8 @@ pub type PRL_UINT32 = u32;
 pub type PRL_INT32 = i32;
 /// `PRL_UINT64`
 pub type PRL_UINT64 = u64;
+/// `PRL_INT64`
+pub type PRL_INT64 = i64;
 /// `PRL_BOOL`: 0 or 1.
 pub type PRL_BOOL = c_uint;
 /// `PRL_STR`
@@ -31,6 +33,20 @@ pub type PRL_ENUM = c_uint;
 /// The event callback: `PRL_RESULT (*)(PRL_HANDLE hEvent, PRL_VOID_PTR data)`.
 pub type PRL_EVENT_HANDLER_PTR =
     Option<unsafe extern "C" fn(event: PRL_HANDLE, data: PRL_VOID_PTR) -> PRL_RESULT>;
+
+/// `PRL_GET_VM_CONFIG_PARAM_DATA`, the argument of
+/// `PrlSrv_GetDefaultVmConfig`; the SDK packs its structures (alignment 1),
+/// so the pointer sits at offset 4 and the whole is 16 bytes.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug)]
+pub struct PRL_GET_VM_CONFIG_PARAM_DATA {
+    /// `PVT_VM` or `PVT_CT`.
+    pub vm_type: PRL_UINT32,
+    /// The configuration sample to start from ("vswap.1024MB").
+    pub config_sample: PRL_CONST_STR,
+    /// A `PVS_GUEST_VER_*` OS version, or 0.
+    pub os_version: PRL_UINT32,
+}
 
 /// `PrlApi_InitEx` version for Virtuozzo 7 ((7 << 16) | 0).
 pub const VIRTUOZZO_API_VER: u32 = 458_752;
@@ -50,6 +66,16 @@ pub const PSM_VM_START: u32 = 2048;
 pub const PSM_KILL: u32 = 0;
 /// `PrlVm_StopEx` mode: ACPI shutdown.
 pub const PSM_SHUTDOWN: u32 = 1;
+
+/// `PrlVm_CommitEx` flag: a removed disk keeps its image (libvirt passes
+/// it whenever devices are removed and re-created).
+pub const PVCF_DETACH_HDD_BUNDLE: u32 = 16_384;
+/// `PrlVm_RegEx` flag: keep the container's existing disk (no template).
+pub const PRNVM_PRESERVE_DISK: u32 = 8192;
+/// `PrlVmCfg_SetDefaultConfig` guest OS: Red Hat Linux, as libvirt uses.
+pub const PVS_GUEST_VER_LIN_REDHAT: u32 = 2305;
+/// The configuration sample libvirt creates containers from.
+pub const CT_CONFIG_SAMPLE: &str = "vswap.1024MB";
 
 /// `PrlVm_SwitchToSnapshotEx` flag: do not resume the guest.
 pub const PSSF_SKIP_RESUME: u32 = 2048;
@@ -100,6 +126,8 @@ pub mod handle_type {
     pub const PHT_EVENT_PARAMETER: u32 = 268_435_486;
     /// Server facts.
     pub const PHT_SERVER_INFO: u32 = 268_435_496;
+    /// The host's configuration (PrlSrv_GetSrvConfig).
+    pub const PHT_SERVER_CONFIG: u32 = 268_435_458;
 }
 
 /// Device types (`PRL_DEVICE_TYPE`).
@@ -190,10 +218,14 @@ pub mod event {
     pub const PET_DSP_EVT_VM_STATE_CHANGED: u32 = 100_001;
     /// A guest's configuration changed.
     pub const PET_DSP_EVT_VM_CONFIG_CHANGED: u32 = 100_002;
+    /// A guest was created.
+    pub const PET_DSP_EVT_VM_CREATED: u32 = 100_004;
     /// A guest was registered.
     pub const PET_DSP_EVT_VM_ADDED: u32 = 100_005;
     /// A guest was deleted.
     pub const PET_DSP_EVT_VM_DELETED: u32 = 100_006;
+    /// A guest was unregistered (its files kept).
+    pub const PET_DSP_EVT_VM_UNREGISTERED: u32 = 100_026;
     /// Performance counters of a guest.
     pub const PET_DSP_EVT_VM_PERFSTATS: u32 = 100_901;
     /// The dispatcher connection was lost.
@@ -232,6 +264,12 @@ pub mod err {
     pub const PRL_ERR_VM_ALREADY_REGISTERED: i32 = -2_147_482_553;
     /// No such entry.
     pub const PRL_ERR_ENTRY_DOES_NOT_EXIST: i32 = -2_147_483_527;
+    /// A generic failure.
+    pub const PRL_ERR_OPERATION_FAILED: i32 = -2_147_483_626;
+    /// No connection to the dispatcher.
+    pub const PRL_ERR_IO_NO_CONNECTION: i32 = -2_147_482_623;
+    /// The library's API is older than the version asked for.
+    pub const PRL_ERR_API_INCOMPATIBLE: i32 = -2_147_482_590;
 }
 
 #[cfg(test)]
