@@ -272,16 +272,13 @@ impl Daemon {
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if UnixStream::connect(self.rw()).is_ok() {
-                // Proof that the host is the loaded library, not the
-                // daemon's own embedded host.
-                if self.through_library {
-                    let log = fs::read_to_string(&self.sdk_log).unwrap_or_default();
-                    assert!(
-                        log.contains("embedded host: serving the store"),
-                        "the daemon did not drive the library: {log}"
-                    );
-                }
+            // Through the library, ready also means proof that the host
+            // is the loaded library, not the daemon's own embedded host
+            // (the sockets listen before the SDK starts).
+            let host_up = !self.through_library
+                || fs::read_to_string(&self.sdk_log)
+                    .is_ok_and(|l| l.contains("embedded host: serving the store"));
+            if host_up && UnixStream::connect(self.rw()).is_ok() {
                 return;
             }
             if let Some(c) = self.child.as_mut() {
@@ -295,7 +292,15 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("virtvzd did not start listening on {}", self.rw().display());
+        panic!(
+            "virtvzd did not start listening on {}{}",
+            self.rw().display(),
+            if self.through_library {
+                " through the SDK library"
+            } else {
+                ""
+            }
+        );
     }
 
     /// `virsh -c URI ARGS`.

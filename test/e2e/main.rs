@@ -7,6 +7,8 @@ mod daemon;
 mod devices;
 mod domain;
 mod events;
+mod faults;
 mod harness;
 mod rpc;
+mod sdk;
 mod wire;
