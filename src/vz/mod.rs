@@ -399,6 +399,30 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_the_host_loses_the_open_connections_and_tells_listeners() {
+        use std::sync::atomic::AtomicUsize;
+        let d = driver(true);
+        let before = d.open(None, false).ok().unwrap();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let f = Arc::clone(&fired);
+        d.on_host_lost(move || {
+            f.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(!before.lost());
+        d.forget_host();
+        assert!(before.lost());
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        // Connections opened afterwards belong to the next session.
+        let after = d.open(None, false).ok().unwrap();
+        assert!(!after.lost());
+        let e = Connection::lost_error();
+        assert_eq!(
+            (e.code, e.domain),
+            (ErrorCode::OperationFailed, ErrorDomain::Parallels)
+        );
+    }
+
+    #[test]
     fn foreign_uris_have_no_driver() {
         for uri in ["qemu:///system", "vz://host/system", "nonsense"] {
             let e = driver(true).open(Some(uri), false).err().unwrap();
