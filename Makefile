@@ -3,6 +3,8 @@
 #   make            build the daemon (target/release/virtvzd)
 #   make run        build and run it in the foreground on the embedded host
 #   make check      install test dependencies if missing, then lint and test
+#                   (the domain suites twice: on the built-in embedded host,
+#                   then through dlopen of libprlsdk_emu.so)
 #   make bench      measure it (prints numbers; never fails on speed)
 #   make install    install into $(DESTDIR) (see the variables below)
 
@@ -22,6 +24,10 @@ DESTDIR       ?=
 CARGO         ?= cargo
 CARGO_TARGET_DIR ?= target
 VIRTVZD_BINARY ?= $(CARGO_TARGET_DIR)/release/virtvzd
+# The embedded host as a shared library with the SDK's exports, and the
+# end-to-end tests that run a second time through it (vz_sdk = "system").
+SDK_EMU_LIBRARY = $(abspath $(CARGO_TARGET_DIR))/release/libprlsdk_emu.so
+SDK_PASS_TESTS ?= domain:: devices:: events:: snapshot faults::
 
 export VIRTVZD_SYSCONFDIR = $(SYSCONFDIR)
 export VIRTVZD_RUNSTATEDIR = $(RUNSTATEDIR)
@@ -52,9 +58,13 @@ check:
 	test/install-deps.sh
 	$(CARGO) fmt --check
 	$(CARGO) fmt --check --manifest-path test/bench/Cargo.toml
+	$(CARGO) fmt --check --manifest-path test/prlsdk-emu/Cargo.toml
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --manifest-path test/bench/Cargo.toml -- -D warnings
+	$(CARGO) clippy --manifest-path test/prlsdk-emu/Cargo.toml -- -D warnings
 	$(CARGO) test --release
+	$(CARGO) build --release --manifest-path test/prlsdk-emu/Cargo.toml
+	VIRTVZD_TEST_SDK_LIBRARY=$(SDK_EMU_LIBRARY) $(CARGO) test --release --test e2e -- $(SDK_PASS_TESTS)
 	@if command -v systemd-analyze >/dev/null 2>&1; then \
 	  tmp=$$(mktemp -d) && \
 	  for u in $(UNITS); do \
@@ -97,4 +107,4 @@ uninstall:
 
 clean:
 	$(CARGO) clean
-	rm -rf test/bench/target
+	rm -rf test/bench/target test/prlsdk-emu/target

@@ -379,35 +379,64 @@ impl Startup {
     }
 }
 
-/// The Virtuozzo SDK per `vz_sdk`: the system library is not loadable
-/// yet, so "system" is a clear startup error and "auto" uses the embedded
-/// host, saying so.
+/// The Virtuozzo SDK per `vz_sdk`, initialised: "system" loads
+/// `vz_sdk_library` or fails startup saying why (no library, the
+/// functions it lacks, its init error); "auto" tries the same and falls
+/// back to the embedded host, saying why; "embedded" is the embedded host.
 fn open_sdk(config: &Config, paths: &Paths) -> Result<Arc<crate::sdk::Sdk>, String> {
     use config::SdkChoice;
-    if config.vz_sdk == SdkChoice::System {
-        return Err(format!(
-            "vz_sdk = \"system\": cannot load the Virtuozzo SDK {}: this build drives only the \
-             embedded host (set vz_sdk = \"embedded\" or \"auto\")",
-            config.vz_sdk_library
-        ));
-    }
+    let timeout = Duration::from_secs(config.vz_job_timeout.into());
     let dir = config
         .vz_embedded_dir
         .clone()
         .unwrap_or_else(|| paths.embedded_dir.clone());
-    if config.vz_sdk == SdkChoice::Auto {
-        log::info!(
-            "vz_sdk = \"auto\": no system Virtuozzo SDK loader in this build; using the embedded host in {}",
-            dir.display()
-        );
+    if config.vz_sdk != SdkChoice::Embedded {
+        use crate::sdk::system::LoadError;
+        match open_system_sdk(&config.vz_sdk_library, timeout) {
+            Ok(sdk) => return Ok(sdk),
+            Err(e) if config.vz_sdk == SdkChoice::System => {
+                return Err(format!("vz_sdk = \"system\": {e}"))
+            }
+            // No SDK installed is the normal case off a Virtuozzo host; a
+            // broken one is worth a warning.
+            Err(LoadError::NotFound(e)) => log::info!(
+                "vz_sdk = \"auto\": {e}; using the embedded host in {}",
+                dir.display()
+            ),
+            Err(LoadError::Unusable(e)) => log::warn!(
+                "vz_sdk = \"auto\": {e}; using the embedded host in {}",
+                dir.display()
+            ),
+        }
     }
-    let sdk = crate::sdk::Sdk::embedded(&dir, Duration::from_secs(config.vz_job_timeout.into()));
+    let sdk = crate::sdk::Sdk::embedded(&dir, timeout);
     sdk.init().map_err(|e| {
         format!(
             "cannot start the embedded Virtuozzo host in {}: {e}",
             dir.display()
         )
     })?;
+    Ok(sdk)
+}
+
+/// Loads and initialises the system SDK.
+fn open_system_sdk(
+    library: &str,
+    timeout: Duration,
+) -> Result<Arc<crate::sdk::Sdk>, crate::sdk::system::LoadError> {
+    let sdk = crate::sdk::system::load(library, timeout)?;
+    sdk.init().map_err(|e| {
+        crate::sdk::system::LoadError::Unusable(format!(
+            "the Virtuozzo SDK {} does not start: {e}",
+            sdk.source()
+        ))
+    })?;
+    log::info!(
+        "Virtuozzo SDK {} loaded (API version {}.{})",
+        sdk.source(),
+        crate::sdk::abi::VIRTUOZZO_API_VER >> 16,
+        crate::sdk::abi::VIRTUOZZO_API_VER & 0xffff
+    );
     Ok(sdk)
 }
 

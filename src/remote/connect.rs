@@ -94,9 +94,10 @@ pub fn get_hostname(call: &Call, _: ()) -> VirResult<String> {
     Ok(call.conn()?.driver().host().hostname())
 }
 
-/// CONNECT_GET_URI
+/// CONNECT_GET_URI (also on a lost connection: virsh asks for it in its
+/// close callback)
 pub fn get_uri(call: &Call, _: ()) -> VirResult<String> {
-    Ok(call.conn()?.uri().to_string())
+    Ok(call.conn_any()?.uri().to_string())
 }
 
 /// CONNECT_IS_SECURE: a local UNIX socket is secure.
@@ -122,7 +123,8 @@ pub fn get_sysinfo(call: &Call, a: FlagsArgs) -> VirResult<String> {
     conn.driver().host().sysinfo_xml()
 }
 
-/// CONNECT_REGISTER_CLOSE_CALLBACK
+/// CONNECT_REGISTER_CLOSE_CALLBACK: it fires (CONNECT_EVENT_CONNECTION_CLOSED,
+/// reason EOF) when the driver loses the Virtuozzo host.
 pub fn register_close_callback(call: &Call, _: ()) -> VirResult<()> {
     call.conn()?;
     if call.session.set_close_callback(true) {
@@ -132,12 +134,14 @@ pub fn register_close_callback(call: &Call, _: ()) -> VirResult<()> {
             "A close callback is already registered",
         ));
     }
+    call.remote.close_callbacks.set(call.client, true);
     Ok(())
 }
 
-/// CONNECT_UNREGISTER_CLOSE_CALLBACK
+/// CONNECT_UNREGISTER_CLOSE_CALLBACK (also on a lost connection: virsh
+/// unregisters before it reconnects)
 pub fn unregister_close_callback(call: &Call, _: ()) -> VirResult<()> {
-    call.conn()?;
+    call.conn_any()?;
     if !call.session.set_close_callback(false) {
         return Err(VirError::new(
             crate::error::ErrorCode::OperationInvalid,
@@ -145,5 +149,6 @@ pub fn unregister_close_callback(call: &Call, _: ()) -> VirResult<()> {
             "A different callback was requested",
         ));
     }
+    call.remote.close_callbacks.set(call.client, false);
     Ok(())
 }

@@ -26,6 +26,86 @@ const EVENT_ID_LAST: i32 = 27;
 const PROC_EVENT_LIFECYCLE: i32 = 107;
 /// REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE
 const PROC_EVENT_CALLBACK_LIFECYCLE: i32 = 318;
+/// REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED (body: the reason)
+const PROC_EVENT_CONNECTION_CLOSED: i32 = 362;
+/// VIR_CONNECT_CLOSE_REASON_EOF
+const CLOSE_REASON_EOF: i32 = 1;
+
+/// Queues a MESSAGE packet of the REMOTE program on `client`.
+fn send_message(client: &Client, proc_: i32, body: &[u8]) {
+    // libvirtd sends events with serial 1; clients ignore it.
+    let packet = message::packet(
+        &Header {
+            prog: PROGRAM,
+            vers: VERSION,
+            proc_,
+            mtype: MessageType::Message as i32,
+            serial: 1,
+            status: Status::Ok as i32,
+        },
+        body,
+    );
+    client.send_event(&packet);
+}
+
+/// Whether the client's driver connection was opened before the driver
+/// lost the host.
+fn lost(client: &Client) -> bool {
+    client
+        .existing_session::<super::RemoteSession>()
+        .and_then(|s| s.conn.read().clone())
+        .is_some_and(|c| c.lost())
+}
+
+/// The connections that registered a close callback.
+#[derive(Default)]
+pub struct CloseCallbacks {
+    clients: Mutex<HashMap<u64, Weak<Client>>>,
+}
+
+impl CloseCallbacks {
+    /// Notes that `client` has (or no longer has) a close callback.
+    pub fn set(&self, client: &Arc<Client>, on: bool) {
+        let mut clients = self.clients.lock();
+        if on {
+            clients.insert(client.id, Arc::downgrade(client));
+        } else {
+            clients.remove(&client.id);
+        }
+    }
+
+    /// Forgets a client that went away.
+    pub fn drop_client(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// Fires the close callbacks of the connections the driver lost, with
+    /// reason EOF, as libvirt's daemon relays its driver's close callback
+    /// (CONNECT_EVENT_CONNECTION_CLOSED); each fires once.
+    pub fn fire_lost(&self) {
+        let fired: Vec<Arc<Client>> = {
+            let mut clients = self.clients.lock();
+            let mut fired = Vec::new();
+            clients.retain(|_, weak| match weak.upgrade() {
+                Some(c) if lost(&c) => {
+                    fired.push(c);
+                    false
+                }
+                Some(_) => true,
+                None => false,
+            });
+            fired
+        };
+        for c in fired {
+            log::debug!("client {}: connection closed, reason EOF", c.id);
+            send_message(
+                &c,
+                PROC_EVENT_CONNECTION_CLOSED,
+                &CLOSE_REASON_EOF.to_be_bytes(),
+            );
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Registration {
@@ -65,6 +145,14 @@ impl Registry {
     /// Forgets a client that went away.
     pub fn drop_client(&self, id: u64) {
         self.clients.lock().remove(&id);
+    }
+
+    /// Forgets the registrations of connections the driver lost: their
+    /// events came from the SDK session that is gone.
+    pub fn drop_lost(&self) {
+        self.clients
+            .lock()
+            .retain(|_, (weak, _)| weak.upgrade().is_some_and(|c| !lost(&c)));
     }
 
     /// Sends `ev` to every matching registration.
@@ -113,19 +201,7 @@ impl Registry {
                 if xdr::to_writer(&mut body, &msg).is_err() {
                     continue;
                 }
-                // libvirtd sends events with serial 1; clients ignore it.
-                let packet = message::packet(
-                    &Header {
-                        prog: PROGRAM,
-                        vers: VERSION,
-                        proc_,
-                        mtype: MessageType::Message as i32,
-                        serial: 1,
-                        status: Status::Ok as i32,
-                    },
-                    &body,
-                );
-                client.send_event(&packet);
+                send_message(&client, proc_, &body);
             }
         }
         if !gone.is_empty() {
@@ -173,9 +249,10 @@ pub fn callback_register_any(call: &Call, a: CallbackRegisterAnyArgs) -> VirResu
     Ok(id)
 }
 
-/// CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY
+/// CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY (also on a lost
+/// connection: clients deregister before they close)
 pub fn callback_deregister_any(call: &Call, callback_id: i32) -> VirResult<()> {
-    call.conn()?;
+    call.conn_any()?;
     let mut clients = call.remote.events.clients.lock();
     let removed = clients.get_mut(&call.client.id).is_some_and(|(_, regs)| {
         let before = regs.len();
@@ -221,7 +298,7 @@ fn legacy_add(call: &Call, event_id: i32) -> VirResult<()> {
 }
 
 fn legacy_remove(call: &Call, event_id: i32) -> VirResult<()> {
-    call.conn()?;
+    call.conn_any()?;
     let mut clients = call.remote.events.clients.lock();
     let removed = clients.get_mut(&call.client.id).is_some_and(|(_, regs)| {
         let before = regs.len();

@@ -32,6 +32,7 @@ pub struct RemoteProgram {
     /// stops nothing else.
     delays: HashMap<i32, Duration>,
     events: Arc<events::Registry>,
+    close_callbacks: Arc<events::CloseCallbacks>,
 }
 
 /// What the program keeps per client connection.
@@ -52,8 +53,19 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// The open driver connection.
+    /// The open driver connection; one the driver lost (its host session
+    /// is gone) gets an error.
     pub fn conn(&self) -> VirResult<Arc<vz::Connection>> {
+        let conn = self.conn_any()?;
+        if conn.lost() {
+            return Err(vz::Connection::lost_error());
+        }
+        Ok(conn)
+    }
+
+    /// The open driver connection, even a lost one: for the calls that do
+    /// not reach the host (the URI, dropping callbacks before closing).
+    pub fn conn_any(&self) -> VirResult<Arc<vz::Connection>> {
         self.session.conn.read().clone().ok_or_else(not_open)
     }
 
@@ -88,10 +100,17 @@ impl RemoteProgram {
         let events = Arc::new(events::Registry::default());
         let registry = Arc::clone(&events);
         driver.subscribe(move |ev| registry.deliver(ev));
+        let close_callbacks = Arc::new(events::CloseCallbacks::default());
+        let (registry, callbacks) = (Arc::clone(&events), Arc::clone(&close_callbacks));
+        driver.on_host_lost(move || {
+            registry.drop_lost();
+            callbacks.fire_lost();
+        });
         Arc::new(RemoteProgram {
             driver,
             delays: test_delays(),
             events,
+            close_callbacks,
         })
     }
 }
@@ -160,6 +179,7 @@ impl Program for RemoteProgram {
 
     fn disconnected(&self, client: &Client) {
         self.events.drop_client(client.id);
+        self.close_callbacks.drop_client(client.id);
         if let Some(s) = client.existing_session::<RemoteSession>() {
             s.conn.write().take();
         }

@@ -18,6 +18,8 @@ pub type PRL_UINT32 = u32;
 pub type PRL_INT32 = i32;
 /// `PRL_UINT64`
 pub type PRL_UINT64 = u64;
+/// `PRL_INT64`
+pub type PRL_INT64 = i64;
 /// `PRL_BOOL`: 0 or 1.
 pub type PRL_BOOL = c_uint;
 /// `PRL_STR`
@@ -31,6 +33,20 @@ pub type PRL_ENUM = c_uint;
 /// The event callback: `PRL_RESULT (*)(PRL_HANDLE hEvent, PRL_VOID_PTR data)`.
 pub type PRL_EVENT_HANDLER_PTR =
     Option<unsafe extern "C" fn(event: PRL_HANDLE, data: PRL_VOID_PTR) -> PRL_RESULT>;
+
+/// `PRL_GET_VM_CONFIG_PARAM_DATA`, the argument of
+/// `PrlSrv_GetDefaultVmConfig`; the SDK packs its structures (alignment 1),
+/// so the pointer sits at offset 4 and the whole is 16 bytes.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug)]
+pub struct PRL_GET_VM_CONFIG_PARAM_DATA {
+    /// `PVT_VM` or `PVT_CT`.
+    pub vm_type: PRL_UINT32,
+    /// The configuration sample to start from ("vswap.1024MB").
+    pub config_sample: PRL_CONST_STR,
+    /// A `PVS_GUEST_VER_*` OS version, or 0.
+    pub os_version: PRL_UINT32,
+}
 
 /// `PrlApi_InitEx` version for Virtuozzo 7 ((7 << 16) | 0).
 pub const VIRTUOZZO_API_VER: u32 = 458_752;
@@ -50,6 +66,16 @@ pub const PSM_VM_START: u32 = 2048;
 pub const PSM_KILL: u32 = 0;
 /// `PrlVm_StopEx` mode: ACPI shutdown.
 pub const PSM_SHUTDOWN: u32 = 1;
+
+/// `PrlVm_CommitEx` flag: a removed disk keeps its image (libvirt passes
+/// it whenever devices are removed and re-created).
+pub const PVCF_DETACH_HDD_BUNDLE: u32 = 16_384;
+/// `PrlVm_RegEx` flag: keep the container's existing disk (no template).
+pub const PRNVM_PRESERVE_DISK: u32 = 8192;
+/// `PrlVmCfg_SetDefaultConfig` guest OS: Red Hat Linux, as libvirt uses.
+pub const PVS_GUEST_VER_LIN_REDHAT: u32 = 2305;
+/// The configuration sample libvirt creates containers from.
+pub const CT_CONFIG_SAMPLE: &str = "vswap.1024MB";
 
 /// `PrlVm_SwitchToSnapshotEx` flag: do not resume the guest.
 pub const PSSF_SKIP_RESUME: u32 = 2048;
@@ -100,6 +126,8 @@ pub mod handle_type {
     pub const PHT_EVENT_PARAMETER: u32 = 268_435_486;
     /// Server facts.
     pub const PHT_SERVER_INFO: u32 = 268_435_496;
+    /// The host's configuration (PrlSrv_GetSrvConfig).
+    pub const PHT_SERVER_CONFIG: u32 = 268_435_458;
 }
 
 /// Device types (`PRL_DEVICE_TYPE`).
@@ -190,10 +218,14 @@ pub mod event {
     pub const PET_DSP_EVT_VM_STATE_CHANGED: u32 = 100_001;
     /// A guest's configuration changed.
     pub const PET_DSP_EVT_VM_CONFIG_CHANGED: u32 = 100_002;
+    /// A guest was created.
+    pub const PET_DSP_EVT_VM_CREATED: u32 = 100_004;
     /// A guest was registered.
     pub const PET_DSP_EVT_VM_ADDED: u32 = 100_005;
     /// A guest was deleted.
     pub const PET_DSP_EVT_VM_DELETED: u32 = 100_006;
+    /// A guest was unregistered (its files kept).
+    pub const PET_DSP_EVT_VM_UNREGISTERED: u32 = 100_026;
     /// Performance counters of a guest.
     pub const PET_DSP_EVT_VM_PERFSTATS: u32 = 100_901;
     /// The dispatcher connection was lost.
@@ -232,27 +264,168 @@ pub mod err {
     pub const PRL_ERR_VM_ALREADY_REGISTERED: i32 = -2_147_482_553;
     /// No such entry.
     pub const PRL_ERR_ENTRY_DOES_NOT_EXIST: i32 = -2_147_483_527;
+    /// A generic failure.
+    pub const PRL_ERR_OPERATION_FAILED: i32 = -2_147_483_626;
+    /// No connection to the dispatcher.
+    pub const PRL_ERR_IO_NO_CONNECTION: i32 = -2_147_482_623;
+    /// The library's API is older than the version asked for.
+    pub const PRL_ERR_API_INCOMPATIBLE: i32 = -2_147_482_590;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `PRL_RESULT_DECLARE_ERROR(n)`: the headers paste `n` as hex digits
+    /// after 0x8000_0000.
+    fn declare_error(n: u32) -> i32 {
+        (0x8000_0000_u32 + n) as i32
+    }
+
     #[test]
-    fn values_the_driver_depends_on() {
-        // Pinned from the SDK headers; a change here breaks real hosts.
-        assert_eq!(handle_type::PHT_VIRTUAL_MACHINE, 0x1000_0005);
-        assert_eq!(handle_type::PHT_JOB, 0x1000_0011);
-        assert_eq!(handle_type::PHT_SERVER_INFO, 0x1000_0028);
-        assert_eq!(handle_type::PHT_BOOT_DEVICE, 0x1000_0029);
-        assert_eq!(dev::PDE_HARD_DISK, 6);
-        assert_eq!((dev::PNA_ROUTED, dev::PNA_BRIDGE), (5, 6));
-        assert_eq!(vms::VMS_STOPPED, 0x3000_0001);
-        assert_eq!(vms::VMS_RUNNING, 0x3000_0004);
-        assert_eq!(vms::VMS_PAUSED, 0x3000_0005);
-        assert_eq!(err::PRL_ERR_INVALID_ARG as u32, 0x8000_0003);
-        assert_eq!(err::PRL_ERR_BUFFER_OVERRUN as u32, 0x8000_0006);
-        assert_eq!(VIRTUOZZO_API_VER, 7 << 16);
-        assert_eq!((PVTF_VM, PVTF_CT), (0x800, 0x1000));
+    fn values_the_driver_depends_on_are_the_headers() {
+        // Each value as the SDK headers write it (PrlErrorsValues.h,
+        // PrlEnums.h, PrlEventsValues.h, PrlIOStructs.h, PrlApiVersion.h as
+        // GenApiVer.py makes it for SDK 7); checked by compiling them. A
+        // change here breaks real hosts.
+        use dev::*;
+        use err::*;
+        use event::*;
+        use handle_type::*;
+        use vms::*;
+        let errors = [
+            (PRL_ERR_SUCCESS, 0),
+            (PRL_ERR_OUT_OF_MEMORY, declare_error(0x2)),
+            (PRL_ERR_INVALID_ARG, declare_error(0x3)),
+            (PRL_ERR_INVALID_HANDLE, declare_error(0x4)),
+            (PRL_ERR_BUFFER_OVERRUN, declare_error(0x6)),
+            (PRL_ERR_UNIMPLEMENTED, declare_error(0x8)),
+            (PRL_ERR_NO_DATA, declare_error(0x14)),
+            (PRL_ERR_TIMEOUT, declare_error(0x15)),
+            (PRL_ERR_OPERATION_FAILED, declare_error(0x16)),
+            (PRL_ERR_ENTRY_DOES_NOT_EXIST, declare_error(0x79)),
+            (PRL_ERR_VM_UUID_NOT_FOUND, declare_error(0x105)),
+            (PRL_ERR_OPERATION_WAS_CANCELED, declare_error(0x275)),
+            (PRL_ERR_DISP_VM_IS_NOT_STARTED, declare_error(0x377)),
+            (PRL_ERR_IO_NO_CONNECTION, declare_error(0x401)),
+            (PRL_ERR_API_INCOMPATIBLE, declare_error(0x422)),
+            (PRL_ERR_VM_ALREADY_REGISTERED, declare_error(0x447)),
+            (PRL_ERR_INVALID_ACTION_REQUESTED, declare_error(0x516)),
+            (PRL_ERR_DISP_VM_IS_NOT_STOPPED, declare_error(0x557)),
+        ];
+        for (i, (ours, header)) in errors.iter().enumerate() {
+            assert_eq!(ours, header, "error #{i}");
+        }
+        let states = [
+            (VMS_UNKNOWN, 0),
+            (VMS_STOPPED, 0x3000_0001),
+            (VMS_STARTING, 0x3000_0002),
+            (VMS_RESTORING, 0x3000_0003),
+            (VMS_RUNNING, 0x3000_0004),
+            (VMS_PAUSED, 0x3000_0005),
+            (VMS_SUSPENDING, 0x3000_0006),
+            (VMS_STOPPING, 0x3000_0007),
+            (VMS_SUSPENDED, 0x3000_0009),
+            (VMS_RESETTING, 0x3000_000b),
+            (VMS_PAUSING, 0x3000_000c),
+            (VMS_CONTINUING, 0x3000_000d),
+        ];
+        let handles = [
+            (PHT_ERROR, 0),
+            (PHT_SERVER, 0x1000_0001),
+            (PHT_SERVER_CONFIG, 0x1000_0002),
+            (PHT_VIRTUAL_MACHINE, 0x1000_0005),
+            (PHT_VIRTUAL_DEV_HARD_DISK, 0x1000_000a),
+            (PHT_VIRTUAL_DEV_NET_ADAPTER, 0x1000_000b),
+            (PHT_VIRTUAL_DEV_SERIAL_PORT, 0x1000_000d),
+            (PHT_VIRTUAL_DEV_OPTICAL_DISK, 0x1000_000e),
+            (PHT_JOB, 0x1000_0011),
+            (PHT_EVENT, 0x1000_0012),
+            (PHT_RESULT, 0x1000_0013),
+            (PHT_VM_INFO, 0x1000_0014),
+            (PHT_EVENT_PARAMETER, 0x1000_001e),
+            (PHT_SERVER_INFO, 0x1000_0028),
+            (PHT_BOOT_DEVICE, 0x1000_0029),
+            (PHT_LOGIN_RESPONSE, 0x1000_002b),
+        ];
+        let events = [
+            (PET_DSP_EVT_VM_STATE_CHANGED, 100_001),
+            (PET_DSP_EVT_VM_CONFIG_CHANGED, 100_002),
+            (PET_DSP_EVT_VM_CREATED, 100_004),
+            (PET_DSP_EVT_VM_ADDED, 100_005),
+            (PET_DSP_EVT_VM_DELETED, 100_006),
+            (PET_DSP_EVT_VM_UNREGISTERED, 100_026),
+            (PET_DSP_EVT_DISP_CONNECTION_CLOSED, 100_403),
+            (PET_DSP_EVT_VM_PERFSTATS, 100_901),
+        ];
+        let devices = [
+            (PDE_OPTICAL_DISK, 5),
+            (PDE_HARD_DISK, 6),
+            (PDE_GENERIC_NETWORK_ADAPTER, 8),
+            (PDE_SERIAL_PORT, 10),
+            (PDT_USE_REAL_DEVICE, 0),
+            (PDT_USE_IMAGE_FILE, 1),
+            (PDT_USE_OUTPUT_FILE, 2),
+            (PDT_USE_SERIAL_PORT_SOCKET_MODE, 3),
+            (PDT_USE_FILE_SYSTEM, 5),
+            (PMS_IDE_DEVICE, 0),
+            (PMS_SCSI_DEVICE, 1),
+            (PMS_SATA_DEVICE, 2),
+            (PNA_HOST_ONLY, 0),
+            (PNA_BRIDGED_NETWORK, 2),
+            (PNA_ROUTED, 5),
+            (PNA_BRIDGE, 6),
+            (PNT_UNDEFINED, 0),
+            (PNT_RTL, 1),
+            (PNT_E1000, 2),
+            (PNT_VIRTIO, 3),
+            (PSP_SERIAL_SOCKET_SERVER, 0),
+            (PSP_SERIAL_SOCKET_CLIENT, 1),
+            (PRD_DISABLED, 0),
+            (PRD_AUTO, 1),
+            (PRD_MANUAL, 2),
+        ];
+        let flags = [
+            (VIRTUOZZO_API_VER, 7 << 16),
+            (PAM_SERVER, 0),
+            (PSL_HIGH_SECURITY, 2),
+            (PACF_NON_INTERACTIVE_MODE, 4),
+            (PVTF_VM, 0x800),
+            (PVTF_CT, 0x1000),
+            (PSM_VM_START, 0x800),
+            (PSM_KILL, 0),
+            (PSM_SHUTDOWN, 1),
+            (PVCF_DETACH_HDD_BUNDLE, 0x4000),
+            (PRNVM_PRESERVE_DISK, 0x2000),
+            (PVS_GUEST_VER_LIN_REDHAT, 0x901),
+            (PSSF_SKIP_RESUME, 0x800),
+            (PGST_WITHOUT_SCREENSHOTS, 0x1000),
+            (PRIF_RESIZE_LAST_PARTITION, 0x800),
+            (PVT_VM, 0),
+            (PVT_CT, 1),
+            (PAO_VM_START_MANUAL, 0),
+            (PAO_VM_START_ON_LOAD, 1),
+        ];
+        for (group, list) in [
+            ("VMS_", &states[..]),
+            ("PHT_", &handles[..]),
+            ("PET_", &events[..]),
+            ("PDE_/PDT_/PMS_/PNA_/PNT_/PSP_/PRD_", &devices[..]),
+            ("flags", &flags[..]),
+        ] {
+            for (i, (ours, header)) in list.iter().enumerate() {
+                assert_eq!(ours, header, "{group} #{i}");
+            }
+        }
+        // The packed argument of PrlSrv_GetDefaultVmConfig.
+        assert_eq!(std::mem::size_of::<PRL_GET_VM_CONFIG_PARAM_DATA>(), 16);
+        assert_eq!(
+            std::mem::offset_of!(PRL_GET_VM_CONFIG_PARAM_DATA, config_sample),
+            4
+        );
+        assert_eq!(
+            std::mem::offset_of!(PRL_GET_VM_CONFIG_PARAM_DATA, os_version),
+            12
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod abi;
 pub mod emu;
+pub mod system;
 pub mod table;
 
 use abi::{err::*, *};
@@ -45,12 +46,24 @@ impl SdkError {
 pub struct Sdk {
     t: SdkTable,
     job_timeout: Duration,
+    /// Where the functions come from (for messages).
+    source: String,
 }
 
 impl fmt::Debug for Sdk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sdk(job timeout {:?})", self.job_timeout)
+        write!(
+            f,
+            "Sdk({}, job timeout {:?})",
+            self.source, self.job_timeout
+        )
     }
+}
+
+/// A registered event handler (see `Sdk::subscribe`).
+#[derive(Debug)]
+pub struct Subscription {
+    sink: usize,
 }
 
 /// An SDK handle, freed when dropped.
@@ -92,11 +105,30 @@ impl Sdk {
         Arc::new(Sdk {
             t: SdkTable::embedded(),
             job_timeout,
+            source: "the embedded host".to_string(),
         })
     }
 
-    /// PrlApi_InitEx for a server-side client of Virtuozzo 7.
+    /// An SDK whose functions come from a loaded library.
+    pub fn from_table(t: SdkTable, source: String, job_timeout: Duration) -> Arc<Sdk> {
+        Arc::new(Sdk {
+            t,
+            job_timeout,
+            source,
+        })
+    }
+
+    /// Where the SDK's functions come from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Starts the SDK as libvirt's driver does: console logging off (the
+    /// SDK would print on the daemon's stderr), then PrlApi_InitEx for a
+    /// server-side client of Virtuozzo 7.
     pub fn init(&self) -> Result<(), SdkError> {
+        // SAFETY: a plain value; the call only sets a logging flag.
+        unsafe { (self.t.PrlApi_SwitchConsoleLogging)(0) };
         // SAFETY: plain values.
         let rc = unsafe { (self.t.PrlApi_InitEx)(VIRTUOZZO_API_VER, PAM_SERVER, 0, 0) };
         check(rc, "PrlApi_InitEx")
@@ -137,11 +169,21 @@ impl Sdk {
         // SAFETY: job.raw is a live job handle.
         let rc = unsafe { (self.t.PrlJob_Wait)(job.raw, ms) };
         if rc == PRL_ERR_TIMEOUT {
+            // The job is given up: cancelled, so the host may stop it, and
+            // its handle freed without waiting for the cancel either.
+            // SAFETY: job.raw is a live job handle.
+            let cancel = unsafe { (self.t.PrlJob_Cancel)(job.raw) };
+            if !cancel.is_null() {
+                drop(Handle {
+                    sdk: Arc::clone(self),
+                    raw: cancel,
+                });
+            }
             return Err(SdkError {
                 code: rc,
                 message: format!(
-                    "{what} did not finish within {} s",
-                    self.job_timeout.as_secs()
+                    "{what} did not finish within {:?}; it was cancelled",
+                    self.job_timeout
                 ),
             });
         }
@@ -217,11 +259,22 @@ impl Sdk {
         Ok(server)
     }
 
+    /// Ends a login session (PrlSrv_Logoff, waited for).
+    pub fn logoff(self: &Arc<Self>, server: &Handle) -> Result<(), SdkError> {
+        // SAFETY: live server handle.
+        let job = unsafe { (self.t.PrlSrv_Logoff)(server.raw) };
+        self.wait(job, "PrlSrv_Logoff").map(|_| ())
+    }
+
     /// Calls `f` for every event of the server session, on the SDK's
-    /// event thread. The registration lives as long as the process: the
+    /// event thread. The handler's data lives as long as the process: the
     /// SDK may still be delivering an event while a handler is removed, so
-    /// its data is never freed.
-    pub fn subscribe(self: &Arc<Self>, server: &Handle, f: EventFn) -> Result<(), SdkError> {
+    /// it is never freed (one small allocation per login).
+    pub fn subscribe(
+        self: &Arc<Self>,
+        server: &Handle,
+        f: EventFn,
+    ) -> Result<Subscription, SdkError> {
         let sink = Box::into_raw(Box::new(Sink {
             sdk: Arc::clone(self),
             f,
@@ -231,7 +284,19 @@ impl Sdk {
         let rc = unsafe {
             (self.t.PrlSrv_RegEventHandler)(server.raw, Some(on_event), sink as PRL_VOID_PTR)
         };
-        check(rc, "PrlSrv_RegEventHandler")
+        check(rc, "PrlSrv_RegEventHandler")?;
+        Ok(Subscription {
+            sink: sink as usize,
+        })
+    }
+
+    /// Removes an event handler (PrlSrv_UnregEventHandler).
+    pub fn unsubscribe(&self, server: &Handle, s: Subscription) -> Result<(), SdkError> {
+        // SAFETY: live server handle; the pair given is the one registered.
+        let rc = unsafe {
+            (self.t.PrlSrv_UnregEventHandler)(server.raw, Some(on_event), s.sink as PRL_VOID_PTR)
+        };
+        check(rc, "PrlSrv_UnregEventHandler")
     }
 
     fn read_event(self: &Arc<Self>, ev: Arc<Handle>) -> Result<SdkEvent, SdkError> {
@@ -241,10 +306,13 @@ impl Sdk {
             unsafe { (self.t.PrlEvent_GetType)(ev.raw, &mut kind) },
             "PrlEvent_GetType",
         )?;
-        let issuer = self.string("PrlEvent_GetIssuerId", |buf, len| {
-            // SAFETY: live event handle; buffer contract kept by string().
-            unsafe { (self.t.PrlEvent_GetIssuerId)(ev.raw, buf, len) }
-        })?;
+        // Host-wide events (a lost connection) need not have an issuer.
+        let issuer = self
+            .string("PrlEvent_GetIssuerId", |buf, len| {
+                // SAFETY: live event handle; buffer contract kept by string().
+                unsafe { (self.t.PrlEvent_GetIssuerId)(ev.raw, buf, len) }
+            })
+            .unwrap_or_default();
         let name = cstring("vminfo_vm_state")?;
         let state = self
             .new_handle("PrlEvent_GetParamByName", |p| {
@@ -324,11 +392,53 @@ impl Sdk {
             .collect())
     }
 
-    /// A new guest, not yet registered (PrlSrv_CreateVm).
-    pub fn new_guest(self: &Arc<Self>, server: &Handle) -> Result<Guest, SdkError> {
+    /// A new virtual machine, not yet registered, as libvirt's driver
+    /// makes one: PrlSrv_CreateVm, the host's default configuration for a
+    /// Red Hat guest without default devices (PrlSrv_GetSrvConfig,
+    /// PrlVmCfg_SetDefaultConfig), offline management off.
+    pub fn new_vm(self: &Arc<Self>, server: &Handle) -> Result<Guest, SdkError> {
         let h = self.new_handle("PrlSrv_CreateVm", |p| {
             // SAFETY: live server handle, out-pointer.
             unsafe { (self.t.PrlSrv_CreateVm)(server.raw, p) }
+        })?;
+        // SAFETY: live server handle.
+        let job = unsafe { (self.t.PrlSrv_GetSrvConfig)(server.raw) };
+        let result = self.wait(job, "PrlSrv_GetSrvConfig")?;
+        let config = self.new_handle("PrlResult_GetParam", |p| {
+            // SAFETY: live result handle, out-pointer.
+            unsafe { (self.t.PrlResult_GetParam)(result.raw, p) }
+        })?;
+        // SAFETY: live guest and server-config handles, plain values.
+        check(
+            unsafe {
+                (self.t.PrlVmCfg_SetDefaultConfig)(h.raw, config.raw, PVS_GUEST_VER_LIN_REDHAT, 0)
+            },
+            "PrlVmCfg_SetDefaultConfig",
+        )?;
+        // SAFETY: live guest handle.
+        check(
+            unsafe { (self.t.PrlVmCfg_SetOfflineManagementEnabled)(h.raw, 0) },
+            "PrlVmCfg_SetOfflineManagementEnabled",
+        )?;
+        Ok(Guest { h })
+    }
+
+    /// A new container, not yet registered, from the configuration sample
+    /// libvirt's driver uses (PrlSrv_GetDefaultVmConfig).
+    pub fn new_container(self: &Arc<Self>, server: &Handle) -> Result<Guest, SdkError> {
+        let sample = cstring(CT_CONFIG_SAMPLE)?;
+        let param = PRL_GET_VM_CONFIG_PARAM_DATA {
+            vm_type: PVT_CT,
+            config_sample: sample.as_ptr(),
+            os_version: 0,
+        };
+        // SAFETY: live server handle; param and the string it points to
+        // outlive the call, which copies what it needs.
+        let job = unsafe { (self.t.PrlSrv_GetDefaultVmConfig)(server.raw, &param, 0) };
+        let result = self.wait(job, "PrlSrv_GetDefaultVmConfig")?;
+        let h = self.new_handle("PrlResult_GetParam", |p| {
+            // SAFETY: live result handle, out-pointer.
+            unsafe { (self.t.PrlResult_GetParam)(result.raw, p) }
         })?;
         Ok(Guest { h })
     }
@@ -392,6 +502,20 @@ pub struct Guest {
 
 macro_rules! guest_u32 {
     ($get:ident => $getf:ident, $set:ident => $setf:ident) => {
+        guest_get!($get => $getf);
+        #[doc = concat!("`", stringify!($setf), "`")]
+        pub fn $set(&self, v: u32) -> Result<(), SdkError> {
+            // SAFETY: live guest handle.
+            check(
+                unsafe { (self.t().$setf)(self.h.raw, v) },
+                stringify!($setf),
+            )
+        }
+    };
+}
+
+macro_rules! guest_get {
+    ($get:ident => $getf:ident) => {
         #[doc = concat!("`", stringify!($getf), "`")]
         pub fn $get(&self) -> Result<u32, SdkError> {
             let mut v: PRL_UINT32 = 0;
@@ -401,14 +525,6 @@ macro_rules! guest_u32 {
                 stringify!($getf),
             )?;
             Ok(v)
-        }
-        #[doc = concat!("`", stringify!($setf), "`")]
-        pub fn $set(&self, v: u32) -> Result<(), SdkError> {
-            // SAFETY: live guest handle.
-            check(
-                unsafe { (self.t().$setf)(self.h.raw, v) },
-                stringify!($setf),
-            )
         }
     };
 }
@@ -478,7 +594,7 @@ impl Guest {
     guest_str!(description => PrlVmCfg_GetDescription, set_description => PrlVmCfg_SetDescription);
     guest_u32!(ram_mb => PrlVmCfg_GetRamSize, set_ram_mb => PrlVmCfg_SetRamSize);
     guest_u32!(cpus => PrlVmCfg_GetCpuCount, set_cpus => PrlVmCfg_SetCpuCount);
-    guest_u32!(vm_type => PrlVmCfg_GetVmType, set_vm_type => PrlVmCfg_SetVmType);
+    guest_get!(vm_type => PrlVmCfg_GetVmType);
     guest_u32!(autostart => PrlVmCfg_GetAutoStart, set_autostart => PrlVmCfg_SetAutoStart);
 
     guest_u32!(vnc_mode => PrlVmCfg_GetVNCMode, set_vnc_mode => PrlVmCfg_SetVNCMode);
@@ -553,16 +669,7 @@ impl Guest {
             .map(|h| BootDevice { h })
     }
 
-    /// `PrlVmCfg_GetEnvId`
-    pub fn env_id(&self) -> Result<u32, SdkError> {
-        let mut v: PRL_UINT32 = 0;
-        // SAFETY: live guest handle, valid out-pointer.
-        check(
-            unsafe { (self.t().PrlVmCfg_GetEnvId)(self.h.raw, &mut v) },
-            "PrlVmCfg_GetEnvId",
-        )?;
-        Ok(v)
-    }
+    guest_get!(env_id => PrlVmCfg_GetEnvId);
 
     guest_job! {
         start => PrlVm_StartEx(PSM_VM_START, 0);
@@ -577,9 +684,18 @@ impl Guest {
         reset => PrlVm_Reset();
         refresh => PrlVm_RefreshConfig();
         begin_edit => PrlVm_BeginEdit();
-        commit => PrlVm_CommitEx(0);
-        register => PrlVm_Reg(std::ptr::null(), 1);
+        // Devices are removed and re-created on every edit, as in
+        // libvirt's driver: a removed disk must keep its image.
+        commit => PrlVm_CommitEx(PVCF_DETACH_HDD_BUNDLE);
+        register => PrlVm_Reg(c"".as_ptr(), 1);
         delete => PrlVm_Delete(std::ptr::null_mut());
+    }
+
+    /// `PrlVm_RegEx` (a job, waited for): how libvirt registers containers.
+    pub fn register_ex(&self, flags: u32) -> Result<(), SdkError> {
+        // SAFETY: live guest handle, an empty C string, a plain value.
+        let job = unsafe { (self.t().PrlVm_RegEx)(self.h.raw, c"".as_ptr(), flags) };
+        self.h.sdk.wait(job, "PrlVm_RegEx").map(|_| ())
     }
 
     /// `PrlVm_CreateSnapshot` (a job, waited for); the SDK names it.
@@ -755,7 +871,7 @@ mod tests {
         let before = emu::handles::live();
         {
             let srv = sdk.login().unwrap();
-            let g = sdk.new_guest(&srv).unwrap();
+            let g = sdk.new_vm(&srv).unwrap();
             g.set_name("vm1").unwrap();
             g.set_ram_mb(1024).unwrap();
             g.set_cpus(2).unwrap();
@@ -764,7 +880,7 @@ mod tests {
             assert!(uuid.starts_with('{') && uuid.len() == 38, "{uuid}");
 
             // A second guest of the same name is refused with the SDK's code.
-            let dup = sdk.new_guest(&srv).unwrap();
+            let dup = sdk.new_vm(&srv).unwrap();
             dup.set_name("vm1").unwrap();
             assert_eq!(
                 dup.register().unwrap_err().code,
@@ -809,6 +925,106 @@ mod tests {
         }
         // Every handle the wrappers took was released.
         assert_eq!(emu::handles::live(), before);
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn containers_come_from_the_sample_and_register_with_reg_ex() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-sdk-ct-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+        sdk.init().unwrap();
+        {
+            let srv = sdk.login().unwrap();
+            let ct = sdk.new_container(&srv).unwrap();
+            assert_eq!(ct.vm_type().unwrap(), PVT_CT);
+            assert_eq!(ct.ram_mb().unwrap(), 1024, "vswap.1024MB");
+            ct.set_name("ct1").unwrap();
+            ct.register_ex(PACF_NON_INTERACTIVE_MODE | PRNVM_PRESERVE_DISK)
+                .unwrap();
+            // Registering the same handle twice is refused.
+            assert_eq!(
+                ct.register_ex(PACF_NON_INTERACTIVE_MODE).unwrap_err().code,
+                err::PRL_ERR_VM_ALREADY_REGISTERED
+            );
+            let vm = sdk.new_vm(&srv).unwrap();
+            assert_eq!(vm.vm_type().unwrap(), PVT_VM);
+            let list = sdk.guests(&srv, PVTF_CT).unwrap();
+            assert_eq!(list.len(), 1);
+            assert_eq!(list[0].name().unwrap(), "ct1");
+            list[0].delete().unwrap();
+        }
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_job_that_never_ends_times_out_and_is_cancelled() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-sdk-hang-{}", std::process::id()));
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_millis(100));
+        sdk.init().unwrap();
+        let (raw, job) = emu::hung_job();
+        let e = sdk.wait(raw, "PrlVm_StartEx").unwrap_err();
+        assert_eq!(e.code, err::PRL_ERR_TIMEOUT);
+        assert_eq!(
+            e.message,
+            "PrlVm_StartEx did not finish within 100ms; it was cancelled"
+        );
+        match &*job {
+            emu::handles::Object::Job(j) => {
+                let s = j.state.lock();
+                assert!(s.done);
+                assert_eq!(s.rc, err::PRL_ERR_OPERATION_WAS_CANCELED);
+            }
+            _ => panic!("not a job"),
+        }
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_lost_dispatcher_ends_the_session_and_tells_its_handlers() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-sdk-drop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+        sdk.init().unwrap();
+        let old = sdk.login().unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sub = sdk
+            .subscribe(
+                &old,
+                Box::new(move |e| {
+                    let _ = tx.send(e.kind);
+                }),
+            )
+            .unwrap();
+        sdk.guests(&old, PVTF_VM).unwrap();
+        emu::drop_connection();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)),
+            Ok(abi::event::PET_DSP_EVT_DISP_CONNECTION_CLOSED)
+        );
+        assert_eq!(
+            sdk.guests(&old, PVTF_VM).unwrap_err().code,
+            err::PRL_ERR_IO_NO_CONNECTION
+        );
+        // A new login works; the old handler hears nothing of it.
+        let new = sdk.login().unwrap();
+        let g = sdk.new_vm(&new).unwrap();
+        g.set_name("after").unwrap();
+        g.register().unwrap();
+        assert_eq!(sdk.guests(&new, PVTF_VM).unwrap().len(), 1);
+        sdk.unsubscribe(&old, sub).unwrap();
+        sdk.logoff(&old).unwrap();
+        g.delete().unwrap();
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
         sdk.deinit();
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -10,7 +10,8 @@ use super::Driver;
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::sdk::abi::dev::*;
 use crate::sdk::abi::{
-    err, vms, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD, PVTF_CT, PVTF_VM, PVT_CT, PVT_VM,
+    err, vms, PACF_NON_INTERACTIVE_MODE, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD,
+    PRNVM_PRESERVE_DISK, PVTF_CT, PVTF_VM, PVT_CT,
 };
 use crate::sdk::{Guest, SdkError};
 use parking_lot::Mutex;
@@ -85,12 +86,17 @@ impl Domain {
     }
 }
 
-/// An SDK failure as the error a client gets.
+/// libvirt's error for an SDK failure, with the SDK's own text: the codes
+/// libvirt's driver counts as "not in a state for that" are
+/// OPERATION_INVALID (reference §1.3), everything else OPERATION_FAILED;
+/// a guest that is gone is NO_DOMAIN and a job that never ended
+/// OPERATION_TIMEOUT.
 pub(super) fn sdk_error(e: SdkError) -> VirError {
     let code = match e.code {
         err::PRL_ERR_DISP_VM_IS_NOT_STARTED
         | err::PRL_ERR_DISP_VM_IS_NOT_STOPPED
-        | err::PRL_ERR_INVALID_ACTION_REQUESTED => ErrorCode::OperationInvalid,
+        | err::PRL_ERR_INVALID_ACTION_REQUESTED
+        | err::PRL_ERR_UNIMPLEMENTED => ErrorCode::OperationInvalid,
         err::PRL_ERR_VM_UUID_NOT_FOUND => ErrorCode::NoDomain,
         err::PRL_ERR_TIMEOUT => ErrorCode::OperationTimeout,
         _ => ErrorCode::OperationFailed,
@@ -263,12 +269,15 @@ impl Driver {
                 Ok((self.domain_by_uuid(&d.uuid)?, true))
             }
             None => {
+                // As libvirt's driver creates guests on a real host: a VM
+                // from the host's defaults, registered with PrlVm_Reg; a
+                // container from a configuration sample with PrlVm_RegEx,
+                // keeping its own disk when no template makes one.
                 let session = self.session()?;
-                let g = self.sdk.new_guest(&session).map_err(sdk_error)?;
-                g.set_vm_type(match def.os_type {
-                    OsType::Hvm => PVT_VM,
-                    OsType::Exe => PVT_CT,
-                })
+                let g = match def.os_type {
+                    OsType::Hvm => self.sdk.new_vm(&session),
+                    OsType::Exe => self.sdk.new_container(&session),
+                }
                 .map_err(sdk_error)?;
                 if let Some(u) = def.uuid {
                     g.set_uuid(&format!("{{{}}}", format_uuid(&u)))
@@ -276,7 +285,21 @@ impl Driver {
                 }
                 apply(&g, &def).map_err(sdk_error)?;
                 g.set_autostart(PAO_VM_START_MANUAL).map_err(sdk_error)?;
-                g.register().map_err(sdk_error)?;
+                match def.os_type {
+                    OsType::Hvm => g.register(),
+                    OsType::Exe => {
+                        let templated = def
+                            .filesystems
+                            .iter()
+                            .any(|f| matches!(f, Filesystem::Template(_)));
+                        g.register_ex(if templated {
+                            PACF_NON_INTERACTIVE_MODE
+                        } else {
+                            PACF_NON_INTERACTIVE_MODE | PRNVM_PRESERVE_DISK
+                        })
+                    }
+                }
+                .map_err(sdk_error)?;
                 let uuid_text = g.uuid().map_err(sdk_error)?;
                 let uuid = domain_xml::parse_uuid(&uuid_text)
                     .ok_or_else(|| invalid("the host gave the new guest a malformed uuid"))?;
@@ -358,7 +381,23 @@ impl Driver {
         if d.vms == vms::VMS_SUSPENDED {
             d.guest.drop_suspended_state().map_err(sdk_error)?;
         }
-        d.guest.delete().map_err(sdk_error)
+        // As libvirt's driver does, the disks are detached first: the SDK
+        // deletes a guest with every file in its directory, and the disk
+        // images are the user's.
+        self.undefining(uuid, true);
+        let r = (|| {
+            let g = &d.guest;
+            g.begin_edit()?;
+            for disk in g.devices(PDE_HARD_DISK)? {
+                disk.remove()?;
+            }
+            g.commit()?;
+            g.delete()
+        })();
+        if r.is_err() {
+            self.undefining(uuid, false);
+        }
+        r.map_err(sdk_error)
     }
 
     /// virDomainManagedSave: the guest's state goes to disk and it stops.

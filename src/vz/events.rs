@@ -55,10 +55,23 @@ pub struct EventState {
     /// Why a guest is being stopped, when this driver stops it: the SDK's
     /// state event does not say, libvirt's detail does.
     stop_detail: Mutex<HashMap<[u8; 16], i32>>,
+    /// Guests being undefined by this driver: the disks it detaches first
+    /// change their config, which libvirt never reports as DEFINED/UPDATED.
+    undefining: Mutex<std::collections::HashSet<[u8; 16]>>,
     /// The latest perf-stats event of each guest, numbered.
     pub(super) perf: Mutex<HashMap<[u8; 16], PerfEvent>>,
     /// Signalled when a perf-stats event arrives.
     pub(super) perf_arrived: parking_lot::Condvar,
+}
+
+impl EventState {
+    /// Drops what was learned from an SDK session that is gone.
+    pub(super) fn forget(&self) {
+        self.known.lock().clear();
+        self.stop_detail.lock().clear();
+        self.undefining.lock().clear();
+        self.perf.lock().clear();
+    }
 }
 
 impl Driver {
@@ -75,6 +88,17 @@ impl Driver {
             .lock()
             .entry(*uuid)
             .or_insert_with(|| (name.to_string(), -1, vms::VMS_STOPPED));
+    }
+
+    /// Notes that `uuid` is being undefined (`on` true) or that the
+    /// undefine failed (`on` false).
+    pub(super) fn undefining(&self, uuid: &[u8; 16], on: bool) {
+        let mut set = self.events.undefining.lock();
+        if on {
+            set.insert(*uuid);
+        } else {
+            set.remove(uuid);
+        }
     }
 
     /// Notes why the next stop of `uuid` happens (VIR_DOMAIN_EVENT_STOPPED_*).
@@ -101,6 +125,10 @@ impl Driver {
 
     /// Handles one SDK event (on the SDK's event thread).
     pub(super) fn on_sdk_event(&self, e: SdkEvent) {
+        if e.kind == pet::PET_DSP_EVT_DISP_CONNECTION_CLOSED {
+            self.forget_host();
+            return;
+        }
         let Some(uuid) = parse_uuid(&e.issuer) else {
             return;
         };
@@ -113,11 +141,15 @@ impl Driver {
             detail,
         };
         match e.kind {
-            pet::PET_DSP_EVT_VM_ADDED | pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
-                let detail = if e.kind == pet::PET_DSP_EVT_VM_ADDED {
-                    0
-                } else {
+            pet::PET_DSP_EVT_VM_CONFIG_CHANGED if self.events.undefining.lock().contains(&uuid) => {
+            }
+            pet::PET_DSP_EVT_VM_ADDED
+            | pet::PET_DSP_EVT_VM_CREATED
+            | pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
+                let detail = if e.kind == pet::PET_DSP_EVT_VM_CONFIG_CHANGED {
                     1
+                } else {
+                    0
                 };
                 // As for state changes, the guest may be gone by now; what
                 // this driver defined it already noted (note_defined).
@@ -127,7 +159,7 @@ impl Driver {
                 // its STARTED, so the state read now must not replace it.
                 let known = match (current(), cached) {
                     (Some(d), Some((_, _, last))) => (d.name, d.id, last),
-                    (Some(d), None) if e.kind == pet::PET_DSP_EVT_VM_ADDED => {
+                    (Some(d), None) if e.kind != pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
                         (d.name, d.id, vms::VMS_STOPPED)
                     }
                     (Some(d), None) => (d.name, d.id, d.vms),
@@ -143,7 +175,8 @@ impl Driver {
                 perf.insert(uuid, (seq, e.handle));
                 self.events.perf_arrived.notify_all();
             }
-            pet::PET_DSP_EVT_VM_DELETED => {
+            pet::PET_DSP_EVT_VM_DELETED | pet::PET_DSP_EVT_VM_UNREGISTERED => {
+                self.events.undefining.lock().remove(&uuid);
                 self.events.perf.lock().remove(&uuid);
                 let old = self.events.known.lock().remove(&uuid);
                 if let Some((name, _, _)) = old {

@@ -10,9 +10,10 @@ pub mod snapshots;
 pub mod stats;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
-use crate::sdk::{Handle, Sdk};
+use crate::sdk::{Handle, Sdk, Subscription};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Parses a product version ("7.5.3", "7.0.12-345") into libvirt's
@@ -43,13 +44,26 @@ pub struct DriverConfig {
     pub sdk: Arc<Sdk>,
 }
 
+/// The logged-in SDK session and its event handler.
+struct Session {
+    server: Arc<Handle>,
+    events: Option<Subscription>,
+}
+
+type LostListener = Arc<dyn Fn() + Send + Sync>;
+
 /// The driver: one per daemon.
 pub struct Driver {
     config: DriverConfig,
     host: host::HostFs,
     capabilities: OnceLock<String>,
     sdk: Arc<Sdk>,
-    session: Mutex<Option<Arc<Handle>>>,
+    session: Mutex<Option<Session>>,
+    /// Which SDK session connections and event handlers belong to: bumped
+    /// each time the host is forgotten, so whatever belongs to an older
+    /// one is recognised as stale.
+    generation: AtomicU64,
+    lost_listeners: Mutex<Vec<LostListener>>,
     jobs: Mutex<HashMap<[u8; 16], Arc<Mutex<()>>>>,
     events: events::EventState,
     me: std::sync::Weak<Driver>,
@@ -70,6 +84,8 @@ pub struct Connection {
     uri: String,
     scheme: Scheme,
     readonly: bool,
+    /// The driver's generation when it was opened.
+    generation: u64,
 }
 
 impl Driver {
@@ -81,6 +97,8 @@ impl Driver {
             host: host::HostFs::system(),
             capabilities: OnceLock::new(),
             session: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            lost_listeners: Mutex::new(Vec::new()),
             jobs: Mutex::new(HashMap::new()),
             events: events::EventState::default(),
             me: me.clone(),
@@ -119,38 +137,103 @@ impl Driver {
             uri: name.to_string(),
             scheme,
             readonly,
+            generation: self.generation.load(Ordering::Acquire),
         })
     }
 
-    /// The logged-in SDK session, logging in on first use.
+    /// The logged-in SDK session, logging in on first use (and again after
+    /// the host was forgotten).
     pub fn session(&self) -> VirResult<Arc<Handle>> {
         let mut slot = self.session.lock();
         if let Some(s) = slot.as_ref() {
-            return Ok(Arc::clone(s));
+            return Ok(Arc::clone(&s.server));
         }
-        let s = Arc::new(self.sdk.login().map_err(|e| {
+        let server = Arc::new(self.sdk.login().map_err(|e| {
             VirError::internal(
                 ErrorDomain::Parallels,
                 format!("cannot log in to the Virtuozzo host: {e}"),
             )
         })?);
-        *slot = Some(Arc::clone(&s));
-        drop(slot);
+        // Read under the session lock, which forget_host bumps it under.
+        let generation = self.generation.load(Ordering::Acquire);
+        log::info!(
+            "logged in to the Virtuozzo host through {}",
+            self.sdk.source()
+        );
         // SDK events drive libvirt's domain events; the driver is reached
-        // weakly so the subscription never keeps it alive.
+        // weakly so the subscription never keeps it alive, and an event of
+        // a forgotten session is ignored.
         let me = self.me.clone();
-        if let Err(e) = self.sdk.subscribe(
-            &s,
-            Box::new(move |ev| {
-                if let Some(d) = me.upgrade() {
-                    d.on_sdk_event(ev);
-                }
-            }),
-        ) {
-            log::warn!("no events from the Virtuozzo host: {e}");
-        }
+        let events = self
+            .sdk
+            .subscribe(
+                &server,
+                Box::new(move |ev| {
+                    if let Some(d) = me.upgrade() {
+                        if d.generation.load(Ordering::Acquire) == generation {
+                            d.on_sdk_event(ev);
+                        }
+                    }
+                }),
+            )
+            .map_err(|e| log::warn!("no events from the Virtuozzo host: {e}"))
+            .ok();
+        *slot = Some(Session {
+            server: Arc::clone(&server),
+            events,
+        });
+        drop(slot);
         self.prime_events();
-        Ok(s)
+        Ok(server)
+    }
+
+    /// Forgets the Virtuozzo host: the SDK session and everything learned
+    /// from it (known guests and states, performance counters — and any
+    /// cache of SDK data must be dropped here too). Called when the
+    /// dispatcher connection is lost; connections opened before then get
+    /// an error from now on, their close callbacks fire (the listeners of
+    /// `on_host_lost`), and the next call of a new connection logs in
+    /// again.
+    pub fn forget_host(&self) {
+        let old = {
+            let mut slot = self.session.lock();
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            slot.take()
+        };
+        self.events.forget();
+        log::warn!(
+            "the connection to the Virtuozzo host is lost; the next connection logs in again"
+        );
+        if let Some(old) = old {
+            // Off the SDK's event thread, which may be the caller: the
+            // logoff waits for a job.
+            let sdk = Arc::clone(&self.sdk);
+            let spawned = std::thread::Builder::new()
+                .name("vz-logoff".into())
+                .spawn(move || {
+                    if let Some(sub) = old.events {
+                        if let Err(e) = sdk.unsubscribe(&old.server, sub) {
+                            log::debug!("lost session: {e}");
+                        }
+                    }
+                    if let Err(e) = sdk.logoff(&old.server) {
+                        log::debug!("lost session: {e}");
+                    }
+                });
+            if let Err(e) = spawned {
+                log::warn!("cannot end the lost SDK session: {e}");
+            }
+        }
+        let listeners = self.lost_listeners.lock().clone();
+        for l in listeners {
+            l();
+        }
+    }
+
+    /// Calls `f` each time the host is forgotten (the REMOTE program fires
+    /// the close callbacks of the connections it had).
+    pub fn on_host_lost(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.lost_listeners.lock().push(Arc::new(f));
     }
 
     /// The host facts reader.
@@ -194,6 +277,21 @@ impl Connection {
     /// Opened read-only.
     pub fn readonly(&self) -> bool {
         self.readonly
+    }
+
+    /// Opened before the driver last forgot the host: the session it used
+    /// is gone, and its client must open a new connection.
+    pub fn lost(&self) -> bool {
+        self.generation != self.driver.generation.load(Ordering::Acquire)
+    }
+
+    /// The error every call on a lost connection gets.
+    pub fn lost_error() -> VirError {
+        VirError::new(
+            ErrorCode::OperationFailed,
+            ErrorDomain::Parallels,
+            "the connection to the Virtuozzo host was lost; open a new connection",
+        )
     }
 
     /// virConnectGetType: the driver's name for its scheme.
@@ -300,6 +398,30 @@ mod tests {
         );
         let c = driver(true).open(Some(""), false).ok().unwrap();
         assert_eq!(c.uri(), "vz:///system");
+    }
+
+    #[test]
+    fn forgetting_the_host_loses_the_open_connections_and_tells_listeners() {
+        use std::sync::atomic::AtomicUsize;
+        let d = driver(true);
+        let before = d.open(None, false).ok().unwrap();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let f = Arc::clone(&fired);
+        d.on_host_lost(move || {
+            f.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(!before.lost());
+        d.forget_host();
+        assert!(before.lost());
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        // Connections opened afterwards belong to the next session.
+        let after = d.open(None, false).ok().unwrap();
+        assert!(!after.lost());
+        let e = Connection::lost_error();
+        assert_eq!(
+            (e.code, e.domain),
+            (ErrorCode::OperationFailed, ErrorDomain::Parallels)
+        );
     }
 
     #[test]

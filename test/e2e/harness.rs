@@ -115,6 +115,27 @@ pub fn run_cmd(cmd: &mut Command, limit: Duration) -> Out {
     child.wait_with_output().expect("output").into()
 }
 
+/// The environment variable that makes every daemon of the run drive its
+/// host through the dlopen path: `vz_sdk = "system"` with
+/// `vz_sdk_library` = this library (the embedded host built as
+/// `libprlsdk_emu.so`, test/prlsdk-emu). `make check` runs the domain
+/// suites a second time so.
+pub const SDK_LIBRARY_ENV: &str = "VIRTVZD_TEST_SDK_LIBRARY";
+
+/// The SDK library the daemons of this run load, if the run goes through
+/// the dlopen path. A named library that is not there fails the run
+/// loudly: a silent fall-back would test the wrong path.
+pub fn sdk_library() -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var_os(SDK_LIBRARY_ENV)?);
+    assert!(
+        p.is_absolute() && p.is_file(),
+        "{SDK_LIBRARY_ENV}={} is not a library file (build it: cargo build --release \
+         --manifest-path test/prlsdk-emu/Cargo.toml)",
+        p.display()
+    );
+    Some(p)
+}
+
 /// A running daemon with its own config, sockets and pid file.
 pub struct Daemon {
     pub dir: TempDir,
@@ -123,6 +144,12 @@ pub struct Daemon {
     pub pid_file: PathBuf,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// The embedded host's store.
+    pub store: PathBuf,
+    /// The log of the SDK library, when the daemon loads one.
+    pub sdk_log: PathBuf,
+    /// Whether the harness made it load the SDK library (`sdk_library`).
+    pub through_library: bool,
 }
 
 /// How to start a daemon.
@@ -162,15 +189,27 @@ impl Daemon {
         let config = dir.join("virtvzd.conf");
         // The extra config may name its own store (TOML refuses a key
         // given twice).
-        let store = if extra_config.contains("vz_embedded_dir") {
-            String::new()
-        } else {
-            format!("vz_embedded_dir = \"{}\"\n", dir.join("store").display())
+        let (store, store_line) = match config_string(extra_config, "vz_embedded_dir") {
+            Some(s) => (PathBuf::from(s), String::new()),
+            None => {
+                let s = dir.join("store");
+                let line = format!("vz_embedded_dir = \"{}\"\n", s.display());
+                (s, line)
+            }
         };
+        // Through the dlopen path unless the test chooses its SDK itself.
+        let sdk_line = match sdk_library() {
+            Some(lib) if !extra_config.contains("vz_sdk") => format!(
+                "vz_sdk = \"system\"\nvz_sdk_library = \"{}\"\n",
+                lib.display()
+            ),
+            _ => String::new(),
+        };
+        let through_library = !sdk_line.is_empty();
         fs::write(
             &config,
             format!(
-                "unix_sock_dir = \"{}\"\n{store}log_outputs = \"1:file:{}\"\n{extra_config}\n",
+                "unix_sock_dir = \"{}\"\n{store_line}{sdk_line}log_outputs = \"1:file:{}\"\n{extra_config}\n",
                 sock_dir.display(),
                 log.display(),
             ),
@@ -178,6 +217,9 @@ impl Daemon {
         .expect("write config");
         Daemon {
             pid_file: dir.join("virtvzd.pid"),
+            sdk_log: dir.join("prlsdk-emu.log"),
+            through_library,
+            store,
             sock_dir,
             config,
             log,
@@ -198,7 +240,12 @@ impl Daemon {
             .env_remove("LIBVIRT_LOG_FILTERS")
             .env_remove("LIBVIRT_DEBUG")
             .env_remove("NOTIFY_SOCKET")
-            .env_remove("LISTEN_PID");
+            .env_remove("LISTEN_PID")
+            .env_remove("PRLSDK_EMU_FAULTS")
+            // What the embedded host built as a library reads (the daemon
+            // passes it nothing); the built-in one takes vz_embedded_dir.
+            .env("PRLSDK_EMU_DIR", &self.store)
+            .env("PRLSDK_EMU_LOG", &self.sdk_log);
         cmd
     }
 
@@ -225,7 +272,13 @@ impl Daemon {
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if UnixStream::connect(self.rw()).is_ok() {
+            // Through the library, ready also means proof that the host
+            // is the loaded library, not the daemon's own embedded host
+            // (the sockets listen before the SDK starts).
+            let host_up = !self.through_library
+                || fs::read_to_string(&self.sdk_log)
+                    .is_ok_and(|l| l.contains("embedded host: serving the store"));
+            if host_up && UnixStream::connect(self.rw()).is_ok() {
                 return;
             }
             if let Some(c) = self.child.as_mut() {
@@ -239,7 +292,15 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("virtvzd did not start listening on {}", self.rw().display());
+        panic!(
+            "virtvzd did not start listening on {}{}",
+            self.rw().display(),
+            if self.through_library {
+                " through the SDK library"
+            } else {
+                ""
+            }
+        );
     }
 
     /// `virsh -c URI ARGS`.
@@ -290,9 +351,12 @@ impl Daemon {
         self.wait_exit(Duration::from_secs(20))
     }
 
-    /// The daemon's log so far.
+    /// The daemon's log so far, and the SDK library's when it loads one
+    /// (the embedded host logs there then).
     pub fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        let mut text = fs::read_to_string(&self.log).unwrap_or_default();
+        text.push_str(&fs::read_to_string(&self.sdk_log).unwrap_or_default());
+        text
     }
 }
 
@@ -303,6 +367,14 @@ impl Drop for Daemon {
             let _ = c.wait();
         }
     }
+}
+
+/// The string value of `key` in a TOML snippet (`key = "value"`).
+fn config_string(config: &str, key: &str) -> Option<String> {
+    config.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+    })
 }
 
 /// `virsh -q -c URI ARGS` with its keepalive left at the defaults.

@@ -335,6 +335,14 @@ pub unsafe extern "C" fn PrlVmDev_ResizeImage(
     size_mb: PRL_UINT32,
     _flags: PRL_UINT32,
 ) -> PRL_HANDLE {
+    // A job: it needs the dispatcher connection the guest handle came from.
+    if let Some(Object::Device(vm, _)) = super::handles::get(h).as_deref() {
+        if let Object::Vm(v) = &**vm {
+            if let Err((code, text)) = super::live_session(v) {
+                return super::finished_job(code, text);
+            }
+        }
+    }
     let r = with_dev(h, |d| {
         if d.emulated_type != crate::sdk::abi::dev::PDT_USE_IMAGE_FILE {
             return Err((

@@ -34,9 +34,13 @@ pub struct Job {
 }
 
 impl Job {
-    /// Marks the job done.
+    /// Marks the job done; a job already done (cancelled, or failed by a
+    /// lost connection) keeps its first outcome.
     pub fn finish(&self, rc: PRL_RESULT, error: String, params: Vec<Arc<Object>>) {
         let mut s = self.state.lock();
+        if s.done {
+            return;
+        }
         s.done = true;
         s.rc = rc;
         s.error = error;
@@ -45,9 +49,19 @@ impl Job {
     }
 }
 
+/// A server handle: the dispatcher session it is logged in to, if any.
+#[derive(Default)]
+pub struct ServerHandle {
+    /// The session number (see `emu::session`), once logged in.
+    pub session: Mutex<Option<u64>>,
+}
+
 /// A guest handle: which guest, and the configuration as this handle sees
 /// it (edits stay here until `PrlVm_CommitEx`).
 pub struct VmHandle {
+    /// The dispatcher session the handle came from: its jobs fail once
+    /// that connection is lost.
+    pub session: u64,
     /// UUID of the registered guest, or empty for one not registered yet.
     pub uuid: Mutex<String>,
     /// The configuration snapshot.
@@ -57,7 +71,7 @@ pub struct VmHandle {
 /// Everything a handle can denote.
 pub enum Object {
     /// A server session.
-    Server,
+    Server(ServerHandle),
     /// A guest.
     Vm(Box<VmHandle>),
     /// A job.
@@ -80,6 +94,8 @@ pub enum Object {
     EventParam(i64),
     /// Facts about the host (PrlSrv_GetServerInfo).
     ServerInfo,
+    /// The host's configuration (PrlSrv_GetSrvConfig).
+    ServerConfig,
     /// A text result parameter (PrlResult_GetParamAsString).
     Text(String),
 }
@@ -88,7 +104,7 @@ impl Object {
     /// The SDK handle type of this object.
     pub fn handle_type(&self) -> u32 {
         match self {
-            Object::Server => handle_type::PHT_SERVER,
+            Object::Server(_) => handle_type::PHT_SERVER,
             Object::Vm(_) => handle_type::PHT_VIRTUAL_MACHINE,
             Object::Job(_) => handle_type::PHT_JOB,
             Object::Result(_) => handle_type::PHT_RESULT,
@@ -106,6 +122,7 @@ impl Object {
             Object::Event(..) => handle_type::PHT_EVENT,
             Object::EventParam(_) => handle_type::PHT_EVENT_PARAMETER,
             Object::ServerInfo => handle_type::PHT_SERVER_INFO,
+            Object::ServerConfig => handle_type::PHT_SERVER_CONFIG,
             Object::Text(_) => handle_type::PHT_RESULT,
         }
     }

@@ -55,6 +55,8 @@ pub struct Guest {
     pub video_ram_mb: u32,
     /// Container OS template.
     pub os_template: String,
+    /// Offline management (PrlVmCfg_SetOfflineManagementEnabled).
+    pub offline_management: bool,
     /// Host CPUs the guest may run on ("0-3,6"), empty for all.
     pub cpu_mask: String,
     /// Last device id given out.
@@ -198,8 +200,13 @@ pub fn set_event_sink(f: EventSink) {
 static HOST: Mutex<Option<Arc<Host>>> = Mutex::new(None);
 static STORE_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
-/// Chooses the store before `PrlApi_InitEx` (in-process use); a loaded
-/// library reads `VIRTVZD_EMBEDDED_DIR` instead.
+/// The environment variable naming the store when nobody chose one: the
+/// embedded host built as a shared library (test/prlsdk-emu) finds its
+/// store this way, as the daemon must not know whose library it loads.
+pub const STORE_ENV: &str = "PRLSDK_EMU_DIR";
+
+/// Chooses the store before `PrlApi_InitEx` (in-process use); otherwise
+/// `PRLSDK_EMU_DIR` names it.
 pub fn set_store_dir(dir: &Path) {
     *STORE_DIR.lock() = Some(dir.to_path_buf());
 }
@@ -218,10 +225,10 @@ pub fn init() -> Result<(), Fail> {
     let dir = STORE_DIR
         .lock()
         .clone()
-        .or_else(|| std::env::var_os("VIRTVZD_EMBEDDED_DIR").map(PathBuf::from))
+        .or_else(|| std::env::var_os(STORE_ENV).map(PathBuf::from))
         .ok_or((
             PRL_ERR_INVALID_ARG,
-            "no store directory for the embedded host".to_string(),
+            format!("no store directory for the embedded host (set {STORE_ENV})"),
         ))?;
     let guests_dir = dir.join("guests");
     fs::create_dir_all(&guests_dir).map_err(|e| {
@@ -273,6 +280,11 @@ pub fn init() -> Result<(), Fail> {
             }
         })
         .map_err(|e| (PRL_ERR_OUT_OF_MEMORY, e.to_string()))?;
+    log::info!(
+        "embedded host: serving the store {} ({} guests)",
+        dir.display(),
+        guests.len()
+    );
     let now = std::time::Instant::now();
     let running_since = guests
         .values()
@@ -358,6 +370,19 @@ impl Host {
 
     fn raise(&self, kind: u32, uuid: &str, params: Vec<(String, i64)>) {
         let _ = self.events.send((kind, uuid.to_string(), params));
+    }
+
+    /// Tells the handlers of dispatcher session `session` that their
+    /// connection is gone (PET_DSP_EVT_DISP_CONNECTION_CLOSED).
+    pub fn connection_closed(&self, session: u64) {
+        self.raise(
+            crate::sdk::abi::event::PET_DSP_EVT_DISP_CONNECTION_CLOSED,
+            "",
+            vec![(
+                super::CLOSED_SESSION_PARAM.to_string(),
+                i64::try_from(session).unwrap_or(i64::MAX),
+            )],
+        );
     }
 
     /// Every guest.

@@ -16,6 +16,8 @@
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
 pub mod devices;
+pub mod entry;
+pub mod faults;
 pub mod handles;
 pub mod host;
 
@@ -26,6 +28,7 @@ use handles::{new_handle, Job, Object, VmHandle};
 use host::{Action, Fail, Guest};
 use parking_lot::Mutex;
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -126,11 +129,74 @@ fn job(work: impl FnOnce() -> Result<Vec<Arc<Object>>, Fail> + Send + 'static) -
     h
 }
 
+/// A job that has already finished with `code` (and `message` when it
+/// failed).
+pub(crate) fn finished_job(code: PRL_RESULT, message: String) -> PRL_HANDLE {
+    let j = Job::default();
+    j.finish(code, message, Vec::new());
+    new_handle(Arc::new(Object::Job(j)))
+}
+
+/// A job that never finishes by itself (only PrlJob_Cancel or a lost
+/// connection end it): the fault injection's hung call.
+pub(crate) fn hung_job() -> (PRL_HANDLE, Arc<Object>) {
+    let j = Arc::new(Object::Job(Job::default()));
+    (new_handle(Arc::clone(&j)), j)
+}
+
 fn running_host() -> Result<Arc<host::Host>, Fail> {
     host::host().ok_or((
         PRL_ERR_INVALID_ARG,
         "the SDK is not initialised".to_string(),
     ))
+}
+
+/// The dispatcher connection the embedded host serves: a new number each
+/// time it is lost, so every handle of the lost session fails from then on
+/// and a new login gets the new one.
+static SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// The current dispatcher session.
+pub fn session() -> u64 {
+    SESSION.load(Ordering::Acquire)
+}
+
+/// Loses the dispatcher connection (fault injection): the logged-in
+/// sessions end, their event handlers get PET_DSP_EVT_DISP_CONNECTION_CLOSED
+/// and their jobs fail; the next login opens a new session.
+pub fn drop_connection() {
+    let lost = SESSION.fetch_add(1, Ordering::AcqRel);
+    log::warn!("embedded host: the dispatcher connection (session {lost}) is lost");
+    faults::end_hung_jobs(no_connection());
+    if let Some(h) = host::host() {
+        h.connection_closed(lost);
+    }
+}
+
+pub(crate) fn no_connection() -> Fail {
+    (
+        PRL_ERR_IO_NO_CONNECTION,
+        "The connection to the Virtuozzo dispatcher is lost.".to_string(),
+    )
+}
+
+/// The session of a logged-in server handle, if it is still connected.
+fn server_session(h: PRL_HANDLE) -> Result<u64, Fail> {
+    match handles::get(h).as_deref() {
+        Some(Object::Server(s)) => match *s.session.lock() {
+            Some(n) if n == session() => Ok(n),
+            _ => Err(no_connection()),
+        },
+        _ => Err((PRL_ERR_INVALID_HANDLE, "not a server handle".to_string())),
+    }
+}
+
+fn live_session(v: &VmHandle) -> Result<(), Fail> {
+    if v.session == session() {
+        Ok(())
+    } else {
+        Err(no_connection())
+    }
 }
 
 /// A job on the guest behind a handle: `work` gets the guest handle and
@@ -145,13 +211,16 @@ fn guest_job(
         let Object::Vm(v) = &*obj else {
             return Err((PRL_ERR_INVALID_HANDLE, "not a guest handle".into()));
         };
+        live_session(v)?;
         let host = running_host()?;
         work(v, &host).map(|()| Vec::new())
     })
 }
 
+/// The UUID of the guest behind a handle of the current session.
 fn vm_uuid(h: PRL_HANDLE) -> Result<String, Fail> {
-    with_vm(h, |v| v.uuid.lock().clone()).map_err(|e| (e, "invalid guest handle".to_string()))
+    with_vm(h, |v| live_session(v).map(|()| v.uuid.lock().clone()))
+        .map_err(|e| (e, "invalid guest handle".to_string()))?
 }
 
 fn vm_job(h: PRL_HANDLE, action: Action) -> PRL_HANDLE {
@@ -163,13 +232,26 @@ fn vm_job(h: PRL_HANDLE, action: Action) -> PRL_HANDLE {
     })
 }
 
-/// PrlApi_InitEx
+/// Whether the SDK prints its log on the console (PrlApi_SwitchConsoleLogging).
+static CONSOLE_LOGGING: AtomicBool = AtomicBool::new(true);
+
+/// Whether console logging is on.
+pub fn console_logging() -> bool {
+    CONSOLE_LOGGING.load(Ordering::Relaxed)
+}
+
+/// PrlApi_InitEx: refuses an API version newer than the one it serves.
 pub unsafe extern "C" fn PrlApi_InitEx(
-    _version: PRL_UINT32,
-    _mode: PRL_ENUM,
+    version: PRL_UINT32,
+    _app_mode: PRL_ENUM,
     _flags: PRL_UINT32,
     _reserved: PRL_UINT32,
 ) -> PRL_RESULT {
+    // The top three bits carry a sequence number, not the version.
+    if version & !0xE000_0000 > VIRTUOZZO_API_VER {
+        log::error!("embedded host: API version {version:#x} is newer than {VIRTUOZZO_API_VER:#x}");
+        return PRL_ERR_API_INCOMPATIBLE;
+    }
     match host::init() {
         Ok(()) => PRL_ERR_SUCCESS,
         Err((code, msg)) => {
@@ -185,13 +267,21 @@ pub unsafe extern "C" fn PrlApi_Deinit() -> PRL_RESULT {
     PRL_ERR_SUCCESS
 }
 
-/// PrlSrv_Create
-pub unsafe extern "C" fn PrlSrv_Create(handle: PRL_HANDLE_PTR) -> PRL_RESULT {
-    // SAFETY: the caller passes a valid out-pointer or null.
-    unsafe { out(handle, new_handle(Arc::new(Object::Server))) }
+/// PrlApi_SwitchConsoleLogging
+pub unsafe extern "C" fn PrlApi_SwitchConsoleLogging(on: PRL_BOOL) -> PRL_RESULT {
+    CONSOLE_LOGGING.store(on != 0, Ordering::Relaxed);
+    PRL_ERR_SUCCESS
 }
 
-/// PrlSrv_LoginLocalEx (job; result: a login response)
+/// PrlSrv_Create
+pub unsafe extern "C" fn PrlSrv_Create(handle: PRL_HANDLE_PTR) -> PRL_RESULT {
+    let server = Object::Server(handles::ServerHandle::default());
+    // SAFETY: the caller passes a valid out-pointer or null.
+    unsafe { out(handle, new_handle(Arc::new(server))) }
+}
+
+/// PrlSrv_LoginLocalEx (job; result: a login response): the server handle
+/// joins the current dispatcher session.
 pub unsafe extern "C" fn PrlSrv_LoginLocalEx(
     hServer: PRL_HANDLE,
     _prev_session: PRL_CONST_STR,
@@ -199,18 +289,26 @@ pub unsafe extern "C" fn PrlSrv_LoginLocalEx(
     _security: PRL_ENUM,
     _flags: PRL_UINT32,
 ) -> PRL_HANDLE {
-    let ok = matches!(handles::get(hServer).as_deref(), Some(Object::Server));
+    let server = handles::get(hServer);
     job(move || {
-        if !ok {
+        let Some(Object::Server(s)) = server.as_deref() else {
             return Err((PRL_ERR_INVALID_HANDLE, "not a server handle".into()));
-        }
+        };
+        *s.session.lock() = Some(session());
         Ok(vec![Arc::new(Object::LoginResponse(host::new_uuid()))])
     })
 }
 
 /// PrlSrv_Logoff (job)
-pub unsafe extern "C" fn PrlSrv_Logoff(_hServer: PRL_HANDLE) -> PRL_HANDLE {
-    job(|| Ok(Vec::new()))
+pub unsafe extern "C" fn PrlSrv_Logoff(hServer: PRL_HANDLE) -> PRL_HANDLE {
+    let server = handles::get(hServer);
+    job(move || match server.as_deref() {
+        Some(Object::Server(s)) => {
+            s.session.lock().take();
+            Ok(Vec::new())
+        }
+        _ => Err((PRL_ERR_INVALID_HANDLE, "not a server handle".into())),
+    })
 }
 
 /// PrlLoginResponse_GetSessionUuid
@@ -226,16 +324,19 @@ pub unsafe extern "C" fn PrlLoginResponse_GetSessionUuid(
     }))
 }
 
-fn vm_object(g: Guest) -> Arc<Object> {
+fn vm_object(g: Guest, session: u64) -> Arc<Object> {
     Arc::new(Object::Vm(Box::new(VmHandle {
+        session,
         uuid: Mutex::new(g.uuid.clone()),
         config: Mutex::new(g),
     })))
 }
 
 /// PrlSrv_GetVmListEx (job; result: one guest handle per guest)
-pub unsafe extern "C" fn PrlSrv_GetVmListEx(_hServer: PRL_HANDLE, flags: PRL_UINT32) -> PRL_HANDLE {
+pub unsafe extern "C" fn PrlSrv_GetVmListEx(hServer: PRL_HANDLE, flags: PRL_UINT32) -> PRL_HANDLE {
+    let session = server_session(hServer);
     job(move || {
+        let session = session?;
         let host = running_host()?;
         let want_vm = flags & PVTF_VM != 0 || flags & (PVTF_VM | PVTF_CT) == 0;
         let want_ct = flags & PVTF_CT != 0 || flags & (PVTF_VM | PVTF_CT) == 0;
@@ -243,24 +344,131 @@ pub unsafe extern "C" fn PrlSrv_GetVmListEx(_hServer: PRL_HANDLE, flags: PRL_UIN
             .list()
             .into_iter()
             .filter(|g| (g.vm_type == PVT_VM && want_vm) || (g.vm_type == PVT_CT && want_ct))
-            .map(vm_object)
+            .map(|g| vm_object(g, session))
             .collect())
     })
 }
 
-/// PrlSrv_CreateVm: a new, unregistered guest handle.
-pub unsafe extern "C" fn PrlSrv_CreateVm(_hServer: PRL_HANDLE, phVm: PRL_HANDLE_PTR) -> PRL_RESULT {
+/// PrlSrv_CreateVm: a new, unregistered virtual machine handle.
+pub unsafe extern "C" fn PrlSrv_CreateVm(hServer: PRL_HANDLE, phVm: PRL_HANDLE_PTR) -> PRL_RESULT {
+    // A handle made while disconnected is born stale, as its jobs would be.
+    let session = server_session(hServer).unwrap_or(0);
     let g = Guest {
+        vm_type: PVT_VM,
         ram_mb: 512,
         cpus: 1,
         ..Guest::default()
     };
-    let h = new_handle(Arc::new(Object::Vm(Box::new(VmHandle {
-        uuid: Mutex::new(String::new()),
-        config: Mutex::new(g),
-    }))));
     // SAFETY: out-pointer from the caller.
-    unsafe { out(phVm, h) }
+    unsafe { out(phVm, new_handle(vm_object(g, session))) }
+}
+
+/// PrlSrv_GetSrvConfig (job; result: the host configuration)
+pub unsafe extern "C" fn PrlSrv_GetSrvConfig(hServer: PRL_HANDLE) -> PRL_HANDLE {
+    let session = server_session(hServer);
+    job(move || {
+        session?;
+        Ok(vec![Arc::new(Object::ServerConfig)])
+    })
+}
+
+/// The memory of a `vswap.<N>MB` / `vswap.<N>GB` configuration sample.
+fn sample_ram_mb(sample: &str) -> Option<u32> {
+    let size = sample.strip_prefix("vswap.")?;
+    let (n, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit())?);
+    let n: u32 = n.parse().ok()?;
+    match unit {
+        "MB" => Some(n),
+        "GB" => n.checked_mul(1024),
+        _ => None,
+    }
+}
+
+/// PrlSrv_GetDefaultVmConfig (job; result: a new, unregistered guest
+/// handle configured from the sample the parameter names).
+pub unsafe extern "C" fn PrlSrv_GetDefaultVmConfig(
+    hServer: PRL_HANDLE,
+    param: *const PRL_GET_VM_CONFIG_PARAM_DATA,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    if param.is_null() {
+        return finished_job(PRL_ERR_INVALID_ARG, "no configuration parameters".into());
+    }
+    // SAFETY: non-null and, by the SDK's contract, a valid (packed) struct.
+    let p = unsafe { std::ptr::read_unaligned(param) };
+    let sample = if p.config_sample.is_null() {
+        Ok(String::new())
+    } else {
+        // SAFETY: a C string from the caller.
+        unsafe { text(p.config_sample) }
+    };
+    let (vm_type, session) = (p.vm_type, server_session(hServer));
+    job(move || {
+        let session = session?;
+        let sample = sample.map_err(|e| (e, "invalid configuration sample".to_string()))?;
+        let g = match vm_type {
+            PVT_CT => Guest {
+                vm_type: PVT_CT,
+                ram_mb: sample_ram_mb(&sample).ok_or_else(|| {
+                    (
+                        PRL_ERR_ENTRY_DOES_NOT_EXIST,
+                        format!("The configuration sample '{sample}' does not exist."),
+                    )
+                })?,
+                cpus: 1,
+                ..Guest::default()
+            },
+            PVT_VM => Guest {
+                vm_type: PVT_VM,
+                ram_mb: 1024,
+                cpus: 2,
+                video_ram_mb: 32,
+                ..Guest::default()
+            },
+            t => return Err((PRL_ERR_INVALID_ARG, format!("unknown guest type {t}"))),
+        };
+        Ok(vec![vm_object(g, session)])
+    })
+}
+
+/// PrlVmCfg_SetDefaultConfig: the defaults of a new virtual machine for
+/// an OS version, from the host configuration (no default devices: the
+/// driver adds its own, as libvirt does).
+pub unsafe extern "C" fn PrlVmCfg_SetDefaultConfig(
+    hVm: PRL_HANDLE,
+    hSrvConfig: PRL_HANDLE,
+    _os_version: PRL_UINT32,
+    create_devices: PRL_BOOL,
+) -> PRL_RESULT {
+    if !matches!(
+        handles::get(hSrvConfig).as_deref(),
+        Some(Object::ServerConfig)
+    ) {
+        return PRL_ERR_INVALID_ARG;
+    }
+    if create_devices != 0 {
+        log::warn!("embedded host: PrlVmCfg_SetDefaultConfig cannot create default devices");
+        return PRL_ERR_UNIMPLEMENTED;
+    }
+    rc(with_vm(hVm, |v| {
+        let mut g = v.config.lock();
+        g.vm_type = PVT_VM;
+        g.ram_mb = 1024;
+        g.cpus = 2;
+        g.video_ram_mb = 32;
+        PRL_ERR_SUCCESS
+    }))
+}
+
+/// PrlVmCfg_SetOfflineManagementEnabled
+pub unsafe extern "C" fn PrlVmCfg_SetOfflineManagementEnabled(
+    hVm: PRL_HANDLE,
+    on: PRL_BOOL,
+) -> PRL_RESULT {
+    rc(with_vm(hVm, |v| {
+        v.config.lock().offline_management = on != 0;
+        PRL_ERR_SUCCESS
+    }))
 }
 
 /// PrlJob_Wait
@@ -278,6 +486,23 @@ pub unsafe extern "C" fn PrlJob_Wait(hJob: PRL_HANDLE, msecs: PRL_UINT32) -> PRL
         }
         _ => PRL_ERR_INVALID_HANDLE,
     }))
+}
+
+/// PrlJob_Cancel (job): a job still running ends with
+/// PRL_ERR_OPERATION_WAS_CANCELED (its work, if already under way on the
+/// dispatcher, may still complete).
+pub unsafe extern "C" fn PrlJob_Cancel(hJob: PRL_HANDLE) -> PRL_HANDLE {
+    match handles::get(hJob).as_deref() {
+        Some(Object::Job(j)) => {
+            j.finish(
+                PRL_ERR_OPERATION_WAS_CANCELED,
+                "The operation was cancelled.".into(),
+                Vec::new(),
+            );
+            finished_job(PRL_ERR_SUCCESS, String::new())
+        }
+        _ => finished_job(PRL_ERR_INVALID_HANDLE, "not a job handle".into()),
+    }
 }
 
 fn with_job<R>(h: PRL_HANDLE, f: impl FnOnce(&handles::JobState) -> R) -> Result<R, PRL_RESULT> {
@@ -500,18 +725,40 @@ pub unsafe extern "C" fn PrlVm_CommitEx(hVm: PRL_HANDLE, _flags: PRL_UINT32) -> 
     })
 }
 
-/// PrlVm_Reg (job): registers a guest made by PrlSrv_CreateVm.
-pub unsafe extern "C" fn PrlVm_Reg(
-    hVm: PRL_HANDLE,
-    _parent: PRL_CONST_STR,
-    _non_interactive: PRL_BOOL,
-) -> PRL_HANDLE {
+/// Registers the guest behind a new handle (PrlVm_Reg, PrlVm_RegEx).
+fn register_job(hVm: PRL_HANDLE) -> PRL_HANDLE {
     guest_job(hVm, |v, host| {
+        if !v.uuid.lock().is_empty() {
+            return Err((
+                PRL_ERR_VM_ALREADY_REGISTERED,
+                "The virtual machine is already registered.".into(),
+            ));
+        }
         let g = host.register(v.config.lock().clone())?;
         *v.uuid.lock() = g.uuid.clone();
         *v.config.lock() = g;
         Ok(())
     })
+}
+
+/// PrlVm_Reg (job): registers a virtual machine made by PrlSrv_CreateVm.
+pub unsafe extern "C" fn PrlVm_Reg(
+    hVm: PRL_HANDLE,
+    _parent_path: PRL_CONST_STR,
+    _non_interactive: PRL_BOOL,
+) -> PRL_HANDLE {
+    register_job(hVm)
+}
+
+/// PrlVm_RegEx (job): registers a guest (libvirt's way for containers
+/// made by PrlSrv_GetDefaultVmConfig); the embedded host keeps no disk of
+/// its own, so PRNVM_PRESERVE_DISK changes nothing.
+pub unsafe extern "C" fn PrlVm_RegEx(
+    hVm: PRL_HANDLE,
+    _parent_path: PRL_CONST_STR,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    register_job(hVm)
 }
 
 /// PrlVm_Delete (job)
@@ -628,19 +875,37 @@ pub unsafe extern "C" fn PrlVm_SetUserPasswd(
 }
 
 struct Registration {
+    /// The server handle's object: events go to the handlers of servers
+    /// logged in to the session they belong to.
+    server: Arc<Object>,
     handler: unsafe extern "C" fn(PRL_HANDLE, PRL_VOID_PTR) -> PRL_RESULT,
     data: usize,
 }
 
 static HANDLERS: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
 
+/// The parameter of a PET_DSP_EVT_DISP_CONNECTION_CLOSED event that names
+/// the session it ends (the other events belong to the current one).
+pub(crate) const CLOSED_SESSION_PARAM: &str = "session";
+
 fn deliver(ev: host::HostEvent) {
+    let target = if ev.0 == crate::sdk::abi::event::PET_DSP_EVT_DISP_CONNECTION_CLOSED {
+        ev.2.iter()
+            .find(|(n, _)| n == CLOSED_SESSION_PARAM)
+            .map_or(0, |(_, v)| *v as u64)
+    } else {
+        session()
+    };
     let regs: Vec<(
         unsafe extern "C" fn(PRL_HANDLE, PRL_VOID_PTR) -> PRL_RESULT,
         usize,
     )> = HANDLERS
         .lock()
         .iter()
+        .filter(|r| match &*r.server {
+            Object::Server(s) => *s.session.lock() == Some(target),
+            _ => false,
+        })
         .map(|r| (r.handler, r.data))
         .collect();
     for (handler, data) in regs {
@@ -654,15 +919,20 @@ fn deliver(ev: host::HostEvent) {
 
 /// PrlSrv_RegEventHandler
 pub unsafe extern "C" fn PrlSrv_RegEventHandler(
-    _hServer: PRL_HANDLE,
+    hServer: PRL_HANDLE,
     handler: PRL_EVENT_HANDLER_PTR,
     data: PRL_VOID_PTR,
 ) -> PRL_RESULT {
     let Some(handler) = handler else {
         return PRL_ERR_INVALID_ARG;
     };
+    let server = match handles::get(hServer) {
+        Some(o) if matches!(&*o, Object::Server(_)) => o,
+        _ => return PRL_ERR_INVALID_HANDLE,
+    };
     host::set_event_sink(Arc::new(deliver));
     HANDLERS.lock().push(Registration {
+        server,
         handler,
         data: data as usize,
     });
@@ -671,16 +941,23 @@ pub unsafe extern "C" fn PrlSrv_RegEventHandler(
 
 /// PrlSrv_UnregEventHandler
 pub unsafe extern "C" fn PrlSrv_UnregEventHandler(
-    _hServer: PRL_HANDLE,
+    hServer: PRL_HANDLE,
     handler: PRL_EVENT_HANDLER_PTR,
     data: PRL_VOID_PTR,
 ) -> PRL_RESULT {
     let Some(handler) = handler else {
         return PRL_ERR_INVALID_ARG;
     };
+    let Some(server) = handles::get(hServer) else {
+        return PRL_ERR_INVALID_HANDLE;
+    };
     let mut regs = HANDLERS.lock();
     let before = regs.len();
-    regs.retain(|r| !(std::ptr::fn_addr_eq(r.handler, handler) && r.data == data as usize));
+    regs.retain(|r| {
+        !(Arc::ptr_eq(&r.server, &server)
+            && std::ptr::fn_addr_eq(r.handler, handler)
+            && r.data == data as usize)
+    });
     if regs.len() == before {
         PRL_ERR_INVALID_ARG
     } else {
@@ -774,7 +1051,7 @@ pub unsafe extern "C" fn PrlSrv_GetServerInfo(
 ) -> PRL_RESULT {
     match handles::get(hServer).as_deref() {
         // SAFETY: out-pointer from the caller.
-        Some(Object::Server) => unsafe { out(ph, new_handle(Arc::new(Object::ServerInfo))) },
+        Some(Object::Server(_)) => unsafe { out(ph, new_handle(Arc::new(Object::ServerInfo))) },
         _ => PRL_ERR_INVALID_HANDLE,
     }
 }
