@@ -175,6 +175,18 @@ fn wrong_uri_before_open_and_unknown_procedure() {
     );
 }
 
+/// libvirt's error domain for a refused public API: snapshot APIs, domain
+/// APIs, and connection/host ones.
+fn api_domain(api: &str) -> i32 {
+    if api.starts_with("virDomainSnapshot") {
+        35
+    } else if api.starts_with("virDomain") || api.starts_with("virConnectDomain") {
+        20
+    } else {
+        0
+    }
+}
+
 #[test]
 fn write_procedures_refused_on_read_only_connections() {
     use virtvzd::remote::procedures::{Access, PROCEDURES};
@@ -184,31 +196,106 @@ fn write_procedures_refused_on_read_only_connections() {
     on_ro.open("vz:///system", 0);
     let mut with_flag = Wire::connect(&d.rw());
     with_flag.open("vz:///system", 1);
-    let writes: Vec<_> = PROCEDURES
-        .iter()
-        .filter(|p| p.access == Access::Write)
-        .collect();
+    // Every procedure the table does not mark readable, and every
+    // forbidden flag of the ones it marks readable only without them: the
+    // refusal comes before the arguments are read, so a bare flags word
+    // (or nothing) is body enough.
+    let mut refused = Vec::new();
+    for p in PROCEDURES {
+        match p.access {
+            Access::Read => {}
+            Access::Write => refused.push((
+                p,
+                Vec::new(),
+                format!("read only access prevents {}", p.api),
+            )),
+            Access::ReadFlags(mask) => refused.push((
+                p,
+                mask.to_be_bytes().to_vec(),
+                format!("read only access prevents {}", p.api),
+            )),
+            Access::ReadSecure(mask) => {
+                for bit in (0..32).map(|b| 1u32 << b).filter(|b| mask & b != 0) {
+                    refused.push((
+                        p,
+                        bit.to_be_bytes().to_vec(),
+                        format!("{} with secure flag", p.api),
+                    ));
+                }
+            }
+        }
+    }
+    assert!(refused.len() > 40, "the table lost its write procedures");
     for w in [&mut on_ro, &mut with_flag] {
-        for p in &writes {
-            let serial = w.send_call(REMOTE, p.number, &[]);
+        for (p, body, detail) in &refused {
+            let serial = w.send_call(REMOTE, p.number, body);
             let r = w.recv_reply();
             assert_eq!(r.header.serial, serial);
             let e = r
                 .error()
                 .unwrap_or_else(|| panic!("{} allowed read-only", p.name));
-            assert_eq!(e.code, 29, "{}: {e:?}", p.name);
+            assert_eq!((e.code, e.domain), (29, api_domain(p.api)), "{}", p.name);
             assert_eq!(
                 e.message.as_deref(),
-                Some(format!("operation forbidden: read only access prevents {}", p.api).as_str())
+                Some(format!("operation forbidden: {detail}").as_str()),
+                "{}",
+                p.name
             );
         }
         // Still usable after all that.
         let v: u64 = w.call(157, &()).unwrap();
         assert_eq!(v, 9_000_000);
     }
-    // Read procedures work there.
+    // Read procedures work there, with their harmless flags too.
     let h: String = on_ro.call(59, &()).unwrap();
     assert!(!h.is_empty());
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    on_ro.send_call(REMOTE, 23, &xdr_string("vm-basic"));
+    let dom = on_ro.recv_reply();
+    assert!(dom.error().is_none(), "{:?}", dom.error());
+    let with_flags = |f: u32| {
+        let mut b = dom.body.clone();
+        b.extend_from_slice(&f.to_be_bytes());
+        b
+    };
+    for (proc_, flags) in [(14, 0), (14, 2), (200, 0), (200, 2)] {
+        let serial = on_ro.send_call(REMOTE, proc_, &with_flags(flags));
+        let r = on_ro.recv_reply();
+        assert_eq!(r.header.serial, serial);
+        assert!(
+            r.error().is_none(),
+            "{proc_} flags {flags}: {:?}",
+            r.error()
+        );
+    }
+    // What a read-only virsh sees: its own library refuses what the table
+    // refuses (domain capabilities run an emulator binary: CVE-2019-10167),
+    // with the same words, and lets it read the XML.
+    let caps = d.virsh_ro(&["domcapabilities"]);
+    assert!(!caps.ok());
+    assert!(
+        caps.stderr.contains(
+            "operation forbidden: read only access prevents virConnectGetDomainCapabilities"
+        ),
+        "{caps:?}"
+    );
+    assert!(d
+        .virsh_ro(&["dumpxml", "vm-basic"])
+        .expect_ok()
+        .contains("<name>vm-basic</name>"));
+    let secure = d.virsh_ro(&["dumpxml", "--security-info", "vm-basic"]);
+    assert!(!secure.ok());
+    assert!(
+        secure
+            .stderr
+            .contains("operation forbidden: virDomainGetXMLDesc with secure flag"),
+        "{secure:?}"
+    );
+}
+
+/// An XDR string, as a call body.
+fn xdr_string(s: &str) -> Vec<u8> {
+    virtvzd::rpc::xdr::to_bytes(&s).unwrap()
 }
 
 /// A client that is served normally, to check after each abuse.
