@@ -115,6 +115,63 @@ print("ok")
 }
 
 #[test]
+fn every_procedure_needs_an_open_connection_except_the_handshake() {
+    use virtvzd::remote::procedures::{Stage, PROCEDURES};
+    let d = Daemon::start();
+    let mut w = Wire::connect(&d.rw());
+    let before: Vec<i32> = PROCEDURES
+        .iter()
+        .filter(|p| p.stage == Stage::BeforeOpen)
+        .map(|p| p.number)
+        .collect();
+    // AUTH_LIST, SUPPORTS_FEATURE (keepalive), CONNECT_OPEN, CONNECT_CLOSE.
+    assert_eq!(before, [1, 2, 60, 66]);
+    for p in PROCEDURES.iter().filter(|p| p.stage == Stage::Open) {
+        let serial = w.send_call(REMOTE, p.number, &[]);
+        let r = w.recv_reply();
+        assert_eq!(r.header.serial, serial);
+        let e = r
+            .error()
+            .unwrap_or_else(|| panic!("{} ran unopened", p.name));
+        assert_eq!((e.code, e.domain), (1, 7), "{}", p.name);
+        assert_eq!(
+            e.message.as_deref(),
+            Some("internal error: hypervisor connection not open"),
+            "{}",
+            p.name
+        );
+    }
+    // Of the features, only PROGRAM_KEEPALIVE may be asked before opening.
+    let e = w.call::<_, i32>(60, &14i32).unwrap_err();
+    assert_eq!(
+        e.message.as_deref(),
+        Some("internal error: hypervisor connection not open")
+    );
+    assert_eq!(w.call::<_, i32>(60, &10i32).unwrap(), 1);
+    // And the connection opens fine after all that.
+    w.open("vz:///system", 0);
+    let v: u64 = w.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+}
+
+#[test]
+fn supports_feature_answers_only_what_the_daemon_does() {
+    let d = Daemon::start();
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    // TYPED_PARAM_STRING 9, PROGRAM_KEEPALIVE 10, REMOTE_EVENT_CALLBACK 14,
+    // REMOTE_CLOSE_CALLBACK 15; no migration (1, 3-7, 11-13), no fd
+    // passing (8: file descriptors are refused), nothing unknown.
+    for feature in [
+        -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 1000,
+    ] {
+        let got: i32 = w.call(60, &feature).unwrap();
+        let want = i32::from([9, 10, 14, 15].contains(&feature));
+        assert_eq!(got, want, "feature {feature}");
+    }
+}
+
+#[test]
 fn wrong_uri_before_open_and_unknown_procedure() {
     let d = Daemon::start();
     let mut w = Wire::connect(&d.rw());
@@ -132,15 +189,21 @@ fn wrong_uri_before_open_and_unknown_procedure() {
     let e = w
         .call::<_, ()>(1, &(Some("vz:///session".to_string()), 0u32))
         .unwrap_err();
-    assert_eq!(e.code, 1);
+    assert_eq!((e.code, e.domain), (1, 48));
     assert_eq!(
         e.message.as_deref(),
         Some("internal error: Unexpected Virtuozzo URI path '/session', try vz:///system")
     );
+    // No driver here takes another hypervisor's URI: libvirt's daemon
+    // answers VIR_ERR_NO_CONNECT from the public API (domain NONE).
     let e = w
         .call::<_, ()>(1, &(Some("qemu:///system".to_string()), 0u32))
         .unwrap_err();
-    assert_eq!(e.code, 5, "{e:?}");
+    assert_eq!((e.code, e.domain), (5, 0), "{e:?}");
+    assert_eq!(
+        e.message.as_deref(),
+        Some("no connection driver available for qemu:///system")
+    );
 
     // The same connection still opens and answers.
     let () = w
@@ -149,6 +212,7 @@ fn wrong_uri_before_open_and_unknown_procedure() {
     let e = w
         .call::<_, ()>(1, &(Some("vz:///system".to_string()), 0u32))
         .unwrap_err();
+    assert_eq!((e.code, e.domain), (1, 7));
     assert_eq!(
         e.message.as_deref(),
         Some("internal error: connection already open")
