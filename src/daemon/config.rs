@@ -318,6 +318,22 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         admin_max_client_requests,
         r.uint("admin_max_client_requests", 1)?
     );
+    if c.max_clients < c.max_anonymous_clients {
+        // libvirt refuses to create such a server, and so do we.
+        let key = if table.contains_key("max_clients") {
+            "max_clients"
+        } else {
+            "max_anonymous_clients"
+        };
+        return Err(r.error(
+            key,
+            &format!(
+                "the maximum number of clients ({}) must not be less than the number of \
+                 clients waiting for authentication (max_anonymous_clients, {})",
+                c.max_clients, c.max_anonymous_clients
+            ),
+        ));
+    }
     if c.min_workers > c.max_workers {
         return Err(r.error("min_workers", "must not be larger than max_workers"));
     }
@@ -329,7 +345,13 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     }
     set!(log_level, r.uint_range("log_level", 0, 4)?);
     c.log_filters = r.string("log_filters")?;
+    if let Some(f) = &c.log_filters {
+        super::logging::validate_filters(f).map_err(|e| r.error("log_filters", &e))?;
+    }
     c.log_outputs = r.string("log_outputs")?;
+    if let Some(o) = &c.log_outputs {
+        super::logging::check_outputs(o).map_err(|e| r.error("log_outputs", &e))?;
+    }
     set!(audit_level, r.uint_range("audit_level", 0, 2)?);
     set!(audit_logging, r.boolean("audit_logging")?);
     c.host_uuid = r.string("host_uuid")?;
@@ -702,6 +724,12 @@ vz_job_timeout = 60
             ("vz_job_timeout = 0", "vz_job_timeout"),
             ("max_clients = 99999999999", "max_clients"),
             ("access_drivers = \"none\"", "access_drivers"),
+            ("max_clients = 10", "max_clients"),
+            ("max_anonymous_clients = 6000", "max_anonymous_clients"),
+            ("log_filters = \"1:rpc bogus\"", "log_filters"),
+            ("log_filters = \"7:rpc\"", "log_filters"),
+            ("log_outputs = \"3:stderr 2:file:rel.log\"", "log_outputs"),
+            ("log_outputs = \"3:printer\"", "log_outputs"),
         ] {
             let e = parse(text).unwrap_err();
             assert_eq!(e.key.as_deref(), Some(key), "{text}: {e}");

@@ -153,9 +153,12 @@ fn log_settings_for(
         config.log_filters.as_deref(),
         config.log_outputs.as_deref(),
         opts.verbose,
-        opts.daemon,
-        paths.privileged,
-        &paths.cache_dir,
+        &logging::OutputContext {
+            daemon: opts.daemon,
+            log_dir: &paths.log_dir,
+            journald: logging::journal_available(),
+            stdin_is_tty: logging::stdin_is_tty(),
+        },
     )
 }
 

@@ -561,3 +561,161 @@ fn verbose_and_environment_control_logging() {
         env_d.log_text()
     );
 }
+
+/// `virtvzd ARGS` in a private mount namespace prepared by the shell
+/// commands `setup` (the host's /dev, /run, /var/log stay untouched).
+fn in_private_mounts(setup: &str, d: &Daemon, args: &[&str]) -> Command {
+    let cmd = d.command(args);
+    let program = cmd.get_program().to_owned();
+    let argv: Vec<std::ffi::OsString> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .args(["-m", "--propagation", "private", "sh", "-ec"])
+        .arg(format!("{setup}\nexec \"$@\""))
+        .arg("sh")
+        .arg(program)
+        .args(argv);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    wrapped
+}
+
+/// A config like the harness's, with `outputs` (or none) as log_outputs.
+fn with_log_outputs(d: &Daemon, outputs: Option<&str>) {
+    let conf = fs::read_to_string(&d.config).unwrap();
+    let ours = format!("log_outputs = \"1:file:{}\"", d.log.display());
+    assert!(conf.contains(&ours));
+    let line = outputs
+        .map(|o| format!("log_outputs = \"{o}\""))
+        .unwrap_or_default();
+    fs::write(&d.config, conf.replace(&ours, &line)).unwrap();
+}
+
+/// Datagrams received on `sock` until one contains `needle`.
+fn datagrams_until(sock: &std::os::unix::net::UnixDatagram, needle: &str) -> Vec<String> {
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no datagram with {needle:?} ({e}); got {got:?}"));
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        if got.last().is_some_and(|m| m.contains(needle)) {
+            return got;
+        }
+    }
+}
+
+#[test]
+fn syslog_output_goes_to_the_local_socket() {
+    use std::os::unix::net::UnixDatagram;
+    let mut d = Daemon::prepare("");
+    with_log_outputs(&d, Some("2:syslog:vvz-test"));
+    let sock_path = d.dir.join("syslog.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    let setup = format!(
+        "mount -t tmpfs none /dev\nmknod -m 666 /dev/null c 1 3\nln -s {} /dev/log",
+        sock_path.display()
+    );
+    let mut cmd = in_private_mounts(&setup, &d, &["-v"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    d.child = Some(cmd.spawn().unwrap());
+    let got = datagrams_until(&sock, "serving vz:///system");
+    let line = got.last().unwrap();
+    // facility daemon (3) × 8 + info (6); RFC 3164 header; tag and pid.
+    assert!(line.starts_with("<30>"), "{line}");
+    assert!(
+        line.contains(&format!(
+            " vvz-test[{}]: daemon : virtvzd 9.0.0 serving vz:///system",
+            d.pid()
+        )),
+        "{line}"
+    );
+    // A warning goes out at its own severity (daemon.warning = 28).
+    fs::write(
+        &d.config,
+        fs::read_to_string(&d.config).unwrap() + "frobnicate = 1\n",
+    )
+    .unwrap();
+    d.signal("HUP");
+    let got = datagrams_until(&sock, "frobnicate");
+    assert!(got.last().unwrap().starts_with("<28>"), "{got:?}");
+    assert!(d.stop().success());
+}
+
+#[test]
+fn default_log_outputs_are_libvirts() {
+    use std::os::unix::net::UnixDatagram;
+    // No journal, in the background: root's file under /var/log/libvirt.
+    let d = Daemon::prepare("");
+    with_log_outputs(&d, None);
+    let varlog = d.dir.join("varlog");
+    fs::create_dir_all(&varlog).unwrap();
+    let setup = format!(
+        "mount -t tmpfs none /run\nmount --bind {} /var/log",
+        varlog.display()
+    );
+    let out = run_cmd(
+        &mut in_private_mounts(&setup, &d, &["-d", "-v"]),
+        Duration::from_secs(30),
+    );
+    assert!(out.ok(), "{out:?}");
+    let file = varlog.join("libvirt/virtvzd.log");
+    wait_until("the default log file", Duration::from_secs(20), || {
+        fs::read_to_string(&file).is_ok_and(|t| t.contains("info : daemon : virtvzd 9.0.0 serving"))
+    });
+    stop_by_pid_file(&d);
+
+    // With a journal: the journal, in the background and when a service
+    // manager starts it in the foreground (stdin is no terminal here).
+    for args in [&["-d", "-v"][..], &["-v"][..]] {
+        let mut d = Daemon::prepare("");
+        with_log_outputs(&d, None);
+        let sock_path = d.dir.join("journal.sock");
+        let sock = UnixDatagram::bind(&sock_path).unwrap();
+        let setup = format!(
+            "mount -t tmpfs none /run\nmkdir -p /run/systemd/journal\nln -s {} /run/systemd/journal/socket",
+            sock_path.display()
+        );
+        let mut cmd = in_private_mounts(&setup, &d, args);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let got = datagrams_until(&sock, "serving vz:///system");
+        let entry = got.last().unwrap();
+        for field in [
+            "MESSAGE=daemon : virtvzd 9.0.0 serving vz:///system\n",
+            "PRIORITY=6\n",
+            "SYSLOG_IDENTIFIER=virtvzd\n",
+        ] {
+            assert!(entry.contains(field), "{args:?}: {entry}");
+        }
+        if args.contains(&"-d") {
+            assert!(child.wait().unwrap().success());
+            stop_by_pid_file(&d);
+        } else {
+            d.child = Some(child);
+            assert!(d.stop().success());
+        }
+    }
+}
+
+/// Stops a daemon that went into the background, by its pid file.
+fn stop_by_pid_file(d: &Daemon) {
+    let pid = fs::read_to_string(&d.pid_file).unwrap();
+    let pid = pid.trim();
+    assert!(Command::new("kill").arg(pid).status().unwrap().success());
+    wait_until("daemon exit", Duration::from_secs(20), || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+    });
+    assert!(!d.pid_file.exists());
+}

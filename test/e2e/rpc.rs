@@ -574,7 +574,7 @@ fn blocked_call_stops_neither_pongs_nor_other_calls() {
 #[test]
 fn max_clients_is_enforced_and_others_unaffected() {
     let d = Daemon::start_with(Setup {
-        config: "max_clients = 2\n",
+        config: "max_clients = 2\nmax_anonymous_clients = 2\n",
         ..Setup::default()
     });
     let mut a = Wire::connect(&d.rw());
