@@ -315,3 +315,99 @@ fn daemon_timeout_set_live() {
     assert!(st.success(), "{st}");
     assert!(!d.pid_file.exists());
 }
+
+#[test]
+fn wrong_names_and_invalid_values_get_libvirts_errors_and_change_nothing() {
+    let d = Daemon::start();
+    let pool = || virt_admin(&d, &["srv-threadpool-info", "virtvzd"]).stdout;
+    let limits = || virt_admin(&d, &["srv-clients-info", "virtvzd"]).stdout;
+    let logging = || {
+        (
+            virt_admin(&d, &["daemon-log-filters"]).stdout,
+            virt_admin(&d, &["daemon-log-outputs"]).stdout,
+        )
+    };
+    let (pool_before, limits_before, logging_before) = (pool(), limits(), logging());
+    let strip_volatile = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("freeWorkers") && !l.starts_with("nWorkers"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (args, first, second) in [
+        (
+            &["srv-threadpool-set", "virtvzd", "--min-workers", "30"][..],
+            "error: Unable to change server workerpool parameters",
+            "error: invalid argument: minWorkers cannot be larger than maxWorkers",
+        ),
+        (
+            &["srv-threadpool-set", "virtvzd", "--min-workers", "0", "--max-workers", "0"],
+            "error: Unable to change server workerpool parameters",
+            "error: invalid argument: maxWorkers must not be switched from zero to non-zero and vice versa",
+        ),
+        (
+            &["srv-clients-set", "virtvzd", "--max-unauth-clients", "6000"],
+            "error: Unable to change server's client-related configuration limits",
+            "error: invalid argument: The overall maximum number of clients must be greater than the maximum number of clients waiting for authentication",
+        ),
+        (
+            &["server-update-tls", "virtvzd"],
+            "error: Unable to update server's tls related files.",
+            "error: internal error: no tls service found, unable to update tls files",
+        ),
+        (
+            &["daemon-log-filters", "9:rpc"],
+            "error: Unable to change daemon logging settings",
+            "error: invalid argument: Invalid priority '9' for filter '9:rpc'",
+        ),
+        (
+            &["daemon-log-filters", "rpc"],
+            "error: Unable to change daemon logging settings",
+            "error: invalid argument: Malformed format for filter 'rpc'",
+        ),
+        (
+            &["daemon-log-outputs", "3:printer"],
+            "error: Unable to change daemon logging settings",
+            "error: invalid argument: Invalid log destination 'printer' for log output '3:printer'",
+        ),
+    ] {
+        let out = virt_admin(&d, args);
+        assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
+        let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines, [first, second], "{args:?}");
+    }
+    // Unknown server or client: one line, from the lookup virt-admin makes
+    // first.
+    for args in [
+        &["srv-threadpool-info", "nosuch"][..],
+        &["srv-threadpool-set", "nosuch", "--max-workers", "3"],
+        &["srv-clients-list", "nosuch"],
+        &["srv-clients-info", "nosuch"],
+        &["srv-clients-set", "nosuch", "--max-clients", "3"],
+        &["client-info", "nosuch", "1"],
+        &["server-update-tls", "nosuch"],
+    ] {
+        let out = virt_admin(&d, args);
+        assert_eq!(out.code, Some(1), "{args:?}");
+        assert_eq!(
+            out.stderr.trim(),
+            "error: Server not found: No server named 'nosuch'",
+            "{args:?}"
+        );
+    }
+    for args in [
+        &["client-info", "virtvzd", "987654321"][..],
+        &["client-disconnect", "virtvzd", "987654321"],
+    ] {
+        let out = virt_admin(&d, args);
+        assert_eq!(out.code, Some(1), "{args:?}");
+        assert_eq!(
+            out.stderr.trim(),
+            "error: Client not found: No client with matching ID '987654321'",
+            "{args:?}"
+        );
+    }
+    assert_eq!(strip_volatile(&pool()), strip_volatile(&pool_before));
+    assert_eq!(limits(), limits_before);
+    assert_eq!(logging(), logging_before);
+}
