@@ -401,9 +401,13 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     }
     c.vz_embedded_dir = r.string("vz_embedded_dir")?.map(PathBuf::from);
     set!(vz_job_timeout, r.uint_range("vz_job_timeout", 1, 86_400)?);
-    if let Some(d) = &c.vz_embedded_dir {
-        if !d.is_absolute() {
-            return Err(r.error("vz_embedded_dir", "must be an absolute path"));
+    // The daemon works from / once in the background.
+    for (key, dir) in [
+        ("vz_embedded_dir", &c.vz_embedded_dir),
+        ("unix_sock_dir", &c.unix_sock_dir),
+    ] {
+        if dir.as_ref().is_some_and(|d| !d.is_absolute()) {
+            return Err(r.error(key, "must be an absolute path"));
         }
     }
 
@@ -721,6 +725,7 @@ vz_job_timeout = 60
             ("vz_sdk = \"maybe\"", "vz_sdk"),
             ("vz_sdk_library = \"\"", "vz_sdk_library"),
             ("vz_embedded_dir = \"relative\"", "vz_embedded_dir"),
+            ("unix_sock_dir = \"run/libvirt\"", "unix_sock_dir"),
             ("vz_job_timeout = 0", "vz_job_timeout"),
             ("max_clients = 99999999999", "max_clients"),
             ("access_drivers = \"none\"", "access_drivers"),

@@ -43,7 +43,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Runs the daemon; returns the process exit status.
 pub fn run() -> i32 {
-    let opts = match cli::parse(std::env::args_os().skip(1)) {
+    let mut opts = match cli::parse(std::env::args_os().skip(1)) {
         Ok(cli::Command::Run(o)) => o,
         Ok(cli::Command::Version) => {
             println!("{}", cli::version_line());
@@ -73,6 +73,17 @@ pub fn run() -> i32 {
             return 1;
         }
     };
+    // -d moves to /, and SIGHUP re-reads the file later: the paths given
+    // on the command line mean what they meant where the daemon started.
+    for path in [&mut opts.config, &mut opts.pid_file].into_iter().flatten() {
+        match std::path::absolute(&*path) {
+            Ok(abs) => *path = abs,
+            Err(e) => {
+                eprintln!("virtvzd: {}: {e}", path.display());
+                return 1;
+            }
+        }
+    }
     let config_path = opts
         .config
         .clone()

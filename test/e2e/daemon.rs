@@ -352,6 +352,34 @@ fn daemon_mode_returns_when_serving() {
 }
 
 #[test]
+fn daemon_mode_keeps_relative_paths_meaning_what_they_meant() {
+    // -f and -p relative to where the daemon was started; it then moves to
+    // / and must still find both, also when SIGHUP re-reads the config.
+    let d = Daemon::prepare("log_level = 2\n");
+    let mut cmd = Command::new(binary());
+    cmd.current_dir(d.dir.path())
+        .args(["-d", "-f", "virtvzd.conf", "-p", "virtvzd.pid"]);
+    let out = run_cmd(&mut cmd, Duration::from_secs(20));
+    assert!(out.ok(), "{out:?}");
+    let pid = fs::read_to_string(&d.pid_file).expect("pid file where -p said");
+    let pid = pid.trim().to_string();
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
+        Path::new("/")
+    );
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    wait_until("reload logged", Duration::from_secs(10), || {
+        d.log_text().contains("configuration reloaded")
+    });
+    assert!(!d.log_text().contains("keeping the current configuration"));
+    stop_by_pid_file(&d);
+}
+
+#[test]
 fn daemon_mode_with_broken_config_reports_the_reason() {
     let d = Daemon::prepare("max_workers = \"many\"\n");
     let out = run_cmd(&mut d.command(&["-d"]), Duration::from_secs(20));
