@@ -747,3 +747,76 @@ fn stop_by_pid_file(d: &Daemon) {
     });
     assert!(!d.pid_file.exists());
 }
+
+#[test]
+fn config_errors_name_file_line_and_key_and_touch_nothing() {
+    // The harness writes three lines; the case under test is line 4.
+    for (extra, error) in [
+        ("max_workers = \"many\"", "max_workers: must be an integer"),
+        ("max_clients = -1", "max_clients: must be at least 1"),
+        (
+            "keepalive_interval = 1.5",
+            "keepalive_interval: must be an integer",
+        ),
+        (
+            "log_filters = \"9:rpc\"",
+            "log_filters: Invalid priority '9' for filter '9:rpc'",
+        ),
+        (
+            "auth_unix_rw = \"polkit\"",
+            "auth_unix_rw: \"polkit\" is not supported by virtvzd yet; use \"none\"",
+        ),
+    ] {
+        let d = Daemon::prepare(extra);
+        let out = run_cmd(&mut d.command(&[]), Duration::from_secs(20));
+        assert_eq!(out.code, Some(1), "{extra}: {out:?}");
+        assert_eq!(
+            out.stderr.trim(),
+            format!("virtvzd: {}:4: {error}", d.config.display()),
+            "{extra}"
+        );
+        for p in [&d.pid_file, &d.sock_dir, &d.log] {
+            assert!(!p.exists(), "{extra}: {p:?} created");
+        }
+    }
+    // A syntax error names the line too.
+    let d = Daemon::prepare("max_workers = = 3");
+    let out = run_cmd(&mut d.command(&[]), Duration::from_secs(20));
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .starts_with(&format!("virtvzd: {}:4: syntax error", d.config.display())),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn unknown_keys_warn_and_libvirts_tcp_keys_load_quietly() {
+    // What a libvirtd.conf-style file carries that this daemon has no use
+    // for, in libvirt's syntax, and one key nobody knows.
+    let mut d = Daemon::start_with(Setup {
+        config: "listen_tls = 0\nlisten_tcp = 1\ntls_port = \"16514\"\ntcp_port = \"16509\"\n\
+                 listen_addr = \"192.168.0.1\"\nauth_tcp = \"sasl\"\nauth_tls = \"none\"\n\
+                 key_file = \"/etc/pki/libvirt/private/serverkey.pem\"\n\
+                 tls_allowed_dn_list = [\"DN1\", \"DN2\"]\nkeepalive_required = 1\n\
+                 sasl_allowed_username_list = [\"joe@EXAMPLE.COM\", \"fred@EXAMPLE.COM\" ]\n\
+                 audit_level = 2\naudit_logging = 1\nfrobnicate = 1\n",
+        ..Setup::default()
+    });
+    d.virsh(&["hostname"]).expect_ok();
+    let warnings: Vec<String> = d
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("warning :"))
+        .map(String::from)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].ends_with(&format!(
+            "{}:17: unknown configuration key 'frobnicate' ignored",
+            d.config.display()
+        )),
+        "{warnings:?}"
+    );
+    assert!(d.stop().success());
+}
