@@ -346,7 +346,7 @@ fn daemon_mode_returns_when_serving() {
     drop(w);
     let _ = Command::new("kill").arg(pid.to_string()).status();
     wait_until("daemon exit", Duration::from_secs(20), || {
-        !Path::new(&format!("/proc/{pid}")).exists()
+        exited(&pid.to_string())
     });
     assert!(!d.pid_file.exists());
 }
@@ -451,27 +451,170 @@ fn timeout_waits_for_the_last_client() {
     }
 }
 
+/// `etc/<script>` as `make install` writes it: the binary in its build
+/// directory, the pid file and the defaults file in `dir`.
+fn installed_script(script: &str, dir: &Path) -> std::path::PathBuf {
+    let text = fs::read_to_string(source_dir().join("etc").join(script)).unwrap();
+    let bin_dir = binary().parent().unwrap().display().to_string();
+    let text = text
+        .replace("@SBINDIR@", &bin_dir)
+        .replace("@RUNSTATEDIR@", &dir.display().to_string())
+        .replace("@DEFAULTDIR@", &dir.display().to_string());
+    assert!(!text.contains('@'), "unsubstituted placeholder in {script}");
+    let path = dir.join(script.replace('/', "-"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
 fn init_script_starts_reports_reloads_and_stops() {
+    let d = Daemon::prepare("log_level = 2\n");
+    // What an administrator puts in /etc/default/virtvzd.
+    fs::write(
+        d.dir.join("virtvzd"),
+        format!("VIRTVZD_ARGS=\"-f {}\"\n", d.config.display()),
+    )
+    .unwrap();
+    let script = installed_script("init.d/virtvzd", d.dir.path());
+    let pid_file = d.dir.join("virtvzd.pid");
+    let run = |action: &str| {
+        let mut cmd = Command::new("sh");
+        cmd.arg(&script).arg(action);
+        run_cmd(&mut cmd, Duration::from_secs(60))
+    };
+    assert_eq!(run("status").code, Some(3), "not running yet");
+    run("start").expect_ok();
+    d.virsh(&["hostname"]).expect_ok();
+    let pid = fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    let status = run("status");
+    assert_eq!(status.code, Some(0));
+    assert!(
+        status.stdout.contains(&format!("running (pid {pid})")),
+        "{status:?}"
+    );
+    // A second start leaves the running daemon alone.
+    assert!(run("start").expect_ok().contains("already running"));
+    assert_eq!(fs::read_to_string(&pid_file).unwrap().trim(), pid);
+    run("reload").expect_ok();
+    wait_until("reload done", Duration::from_secs(10), || {
+        d.log_text().contains("configuration reloaded")
+    });
+    d.virsh(&["hostname"]).expect_ok();
+    run("stop").expect_ok();
+    assert!(exited(&pid));
+    assert!(!d.rw().exists() && !pid_file.exists());
+    assert_eq!(run("status").code, Some(3));
+    assert!(run("stop").expect_ok().contains("not running"));
+}
+
+#[test]
+fn init_script_kills_a_daemon_that_outlives_the_stop_timeout() {
+    // A call blocked for a minute holds a stopping daemon for its 15 s
+    // grace; with a stop timeout of 1 s the script must SIGKILL it.
     let d = Daemon::prepare("");
-    let script = source_dir().join("etc/init.d/virtvzd");
+    fs::write(
+        d.dir.join("virtvzd"),
+        format!(
+            "VIRTVZD_ARGS=\"-f {}\"\nVIRTVZD_STOP_TIMEOUT=1\n",
+            d.config.display()
+        ),
+    )
+    .unwrap();
+    let script = installed_script("init.d/virtvzd", d.dir.path());
     let run = |action: &str| {
         let mut cmd = Command::new("sh");
         cmd.arg(&script)
             .arg(action)
-            .env("VIRTVZD_BIN", binary())
-            .env("VIRTVZD_PIDFILE", &d.pid_file)
-            .env("VIRTVZD_ARGS", format!("-f {}", d.config.display()));
+            .env("VIRTVZD_TEST_DELAY", "7=60000");
         run_cmd(&mut cmd, Duration::from_secs(60))
     };
     run("start").expect_ok();
+    let pid = fs::read_to_string(d.dir.join("virtvzd.pid")).unwrap();
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    w.send_call(REMOTE, 7, &[]);
+    let out = run("stop");
+    assert!(
+        out.expect_ok()
+            .contains("still running after 1s: sending SIGKILL"),
+        "{out:?}"
+    );
+    assert!(exited(&pid));
+    // The killed daemon's sockets are stale now; a start replaces them.
+    run("start").expect_ok();
     d.virsh(&["hostname"]).expect_ok();
-    assert_eq!(run("status").code, Some(0));
-    run("reload").expect_ok();
+    let out = run("stop");
+    assert!(!out.expect_ok().contains("SIGKILL"), "{out:?}");
+}
+
+#[test]
+fn openrc_script_starts_reloads_and_stops_with_its_retry() {
+    // openrc-run's work done by hand with the start-stop-daemon it drives
+    // (Debian's has the same --retry schedule syntax): the script's
+    // command, command_args, pidfile and retry must make a working service,
+    // and its stop timeout must really apply (libvirt's script sets one
+    // variable and reads another).
+    let d = Daemon::prepare("log_level = 2\n");
+    fs::write(
+        d.dir.join("virtvzd"),
+        format!(
+            "VIRTVZD_ARGS=\"-f {}\"\nVIRTVZD_STOP_TIMEOUT=1\n",
+            d.config.display()
+        ),
+    )
+    .unwrap();
+    let script = installed_script("openrc/virtvzd", d.dir.path());
+    // OpenRC's start-stop-daemon sends a signal with --signal alone;
+    // Debian's needs --stop with it.
+    let shim_dir = d.dir.join("shim");
+    fs::create_dir_all(&shim_dir).unwrap();
+    let shim = shim_dir.join("start-stop-daemon");
+    fs::write(
+        &shim,
+        "#!/bin/sh\ncase \" $* \" in *' --start '*|*' --stop '*) ;; *' --signal '*) set -- --stop \"$@\" ;; esac\n\
+         exec /usr/sbin/start-stop-daemon \"$@\"\n",
+    )
+    .unwrap();
+    fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
+    let first = fs::read_to_string(&script).unwrap();
+    assert!(first.starts_with("#!/sbin/openrc-run\n"));
+    let openrc = |action: &str| {
+        let body = match action {
+            "start" => "start-stop-daemon --start --exec \"$command\" --pidfile \"$pidfile\" -- $command_args",
+            "stop" => "start-stop-daemon --stop --exec \"$command\" --pidfile \"$pidfile\" --retry \"$retry\"",
+            "reload" => "reload",
+            other => panic!("{other}"),
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-ec")
+            .arg(format!(
+                "ebegin() {{ echo \"* $*\"; }}\neend() {{ return \"$1\"; }}\n. {}\necho \"retry=$retry\"\n{body}",
+                script.display()
+            ))
+            .env("PATH", format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", shim_dir.display()))
+            .env("VIRTVZD_TEST_DELAY", "7=60000");
+        run_cmd(&mut cmd, Duration::from_secs(60))
+    };
+    let out = openrc("start");
+    assert!(out.expect_ok().contains("retry=TERM/1/KILL/5"), "{out:?}");
+    let pid = fs::read_to_string(d.dir.join("virtvzd.pid")).unwrap();
     d.virsh(&["hostname"]).expect_ok();
-    run("stop").expect_ok();
-    assert!(!d.rw().exists());
-    assert_eq!(run("status").code, Some(3));
+    openrc("reload").expect_ok();
+    wait_until("reload done", Duration::from_secs(10), || {
+        d.log_text().contains("configuration reloaded")
+    });
+    // Held up by a blocked call, the daemon is killed after the 1 s the
+    // defaults file asked for (it would otherwise take its 15 s grace).
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    w.send_call(REMOTE, 7, &[]);
+    std::thread::sleep(Duration::from_millis(200));
+    openrc("stop").expect_ok();
+    assert!(exited(&pid));
+    assert!(
+        !d.log_text().contains("virtvzd stopped"),
+        "it stopped by itself: the KILL never came"
+    );
 }
 
 #[test]
@@ -742,9 +885,7 @@ fn stop_by_pid_file(d: &Daemon) {
     let pid = fs::read_to_string(&d.pid_file).unwrap();
     let pid = pid.trim();
     assert!(Command::new("kill").arg(pid).status().unwrap().success());
-    wait_until("daemon exit", Duration::from_secs(20), || {
-        !Path::new(&format!("/proc/{pid}")).exists()
-    });
+    wait_until("daemon exit", Duration::from_secs(20), || exited(pid));
     assert!(!d.pid_file.exists());
 }
 

@@ -355,3 +355,15 @@ impl Daemon {
         self.wait_ready();
     }
 }
+
+/// Whether process `pid` has exited: gone, or a zombie that only waits for
+/// its parent (init, for a daemon) to reap it — some container inits reap
+/// late.
+pub fn exited(pid: &str) -> bool {
+    match fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
