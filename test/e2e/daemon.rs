@@ -620,35 +620,185 @@ fn openrc_script_starts_reloads_and_stops_with_its_retry() {
 #[test]
 fn make_install_and_uninstall_with_destdir() {
     let dest = TempDir::new("destdir");
-    let make = |target: &str| {
+    let make = |target: &str, vars: &[&str]| {
         let mut cmd = Command::new("make");
         cmd.current_dir(source_dir())
             .arg(target)
             .arg(format!("DESTDIR={}", dest.path().display()))
-            .arg(format!("VIRTVZD_BINARY={}", binary().display()));
+            .arg(format!("VIRTVZD_BINARY={}", binary().display()))
+            .args(vars);
         run_cmd(&mut cmd, Duration::from_secs(600))
     };
-    make("install").expect_ok();
-    let expected = [
-        "usr/sbin/virtvzd",
-        "etc/libvirt/virtvzd.conf",
-        "usr/lib/systemd/system/virtvzd.service",
-        "usr/lib/systemd/system/virtvzd.socket",
-        "usr/lib/systemd/system/virtvzd-ro.socket",
-        "usr/lib/systemd/system/virtvzd-admin.socket",
-        "etc/init.d/virtvzd",
-        "etc/default/virtvzd",
-        "usr/share/man/man8/virtvzd.8",
+    // Every file, its mode, and no placeholder left in the text ones.
+    let layout = |files: &[(&str, u32)]| {
+        for (f, mode) in files {
+            let m = fs::metadata(dest.join(f)).unwrap_or_else(|_| panic!("{f} not installed"));
+            assert_eq!(m.permissions().mode() & 0o7777, *mode, "{f}");
+            if !f.ends_with("sbin/virtvzd") {
+                let text = fs::read_to_string(dest.join(f)).unwrap();
+                assert!(
+                    !text.contains("@SBINDIR@")
+                        && !text.contains("@RUNSTATEDIR@")
+                        && !text.contains("@DEFAULTDIR@")
+                        && !text.contains("@SYSCONFDIR@"),
+                    "{f}"
+                );
+            }
+        }
+    };
+    let read = |f: &str| fs::read_to_string(dest.join(f)).unwrap();
+
+    // The defaults.
+    make("install", &[]).expect_ok();
+    let defaults = [
+        ("usr/sbin/virtvzd", 0o755),
+        ("etc/libvirt/virtvzd.conf", 0o644),
+        ("usr/lib/systemd/system/virtvzd.service", 0o644),
+        ("usr/lib/systemd/system/virtvzd.socket", 0o644),
+        ("usr/lib/systemd/system/virtvzd-ro.socket", 0o644),
+        ("usr/lib/systemd/system/virtvzd-admin.socket", 0o644),
+        ("etc/init.d/virtvzd", 0o755),
+        ("etc/default/virtvzd", 0o644),
+        ("usr/share/man/man8/virtvzd.8", 0o644),
     ];
-    for f in expected {
-        assert!(dest.join(f).exists(), "{f} not installed");
-    }
-    let m = fs::metadata(dest.join("usr/sbin/virtvzd")).unwrap();
-    assert_eq!(m.permissions().mode() & 0o777, 0o755);
-    make("uninstall").expect_ok();
-    for f in expected {
+    layout(&defaults);
+    assert_eq!(
+        fs::read(dest.join("usr/sbin/virtvzd")).unwrap(),
+        fs::read(binary()).unwrap()
+    );
+    let service = read("usr/lib/systemd/system/virtvzd.service");
+    assert!(
+        service.contains("ExecStart=/usr/sbin/virtvzd $VIRTVZD_ARGS"),
+        "{service}"
+    );
+    assert!(
+        service.contains("EnvironmentFile=-/etc/default/virtvzd"),
+        "{service}"
+    );
+    assert!(read("usr/lib/systemd/system/virtvzd.socket")
+        .contains("ListenStream=/run/libvirt/virtvzd-sock\n"));
+    assert!(read("etc/init.d/virtvzd").contains("${_bin:-/usr/sbin/virtvzd}"));
+    assert!(read("etc/init.d/virtvzd").starts_with("#!/bin/sh\n"));
+    assert_eq!(
+        read("etc/libvirt/virtvzd.conf"),
+        fs::read_to_string(source_dir().join("etc/virtvzd.conf")).unwrap()
+    );
+    make("uninstall", &[]).expect_ok();
+    for (f, _) in defaults {
         assert!(!dest.join(f).exists(), "{f} left after uninstall");
     }
+
+    // Every directory variable, and the OpenRC script instead of SysV.
+    let vars = [
+        "PREFIX=/opt/vz",
+        "SYSCONFDIR=/opt/vz/etc",
+        "RUNSTATEDIR=/var/run",
+        "LOCALSTATEDIR=/srv/state",
+        "UNITDIR=/opt/vz/units",
+        "MANDIR=/opt/vz/man",
+        "INITDIR=/opt/vz/etc/rc.d",
+        "DEFAULTDIR=/opt/vz/etc/conf.d",
+        "OPENRC=1",
+    ];
+    make("install", &vars).expect_ok();
+    let moved = [
+        ("opt/vz/sbin/virtvzd", 0o755),
+        ("opt/vz/etc/libvirt/virtvzd.conf", 0o644),
+        ("opt/vz/units/virtvzd.service", 0o644),
+        ("opt/vz/units/virtvzd.socket", 0o644),
+        ("opt/vz/units/virtvzd-ro.socket", 0o644),
+        ("opt/vz/units/virtvzd-admin.socket", 0o644),
+        ("opt/vz/etc/rc.d/virtvzd", 0o755),
+        ("opt/vz/etc/conf.d/virtvzd", 0o644),
+        ("opt/vz/man/man8/virtvzd.8", 0o644),
+    ];
+    layout(&moved);
+    let openrc = read("opt/vz/etc/rc.d/virtvzd");
+    assert!(openrc.starts_with("#!/sbin/openrc-run\n"), "{openrc}");
+    assert!(openrc.contains("command=\"/opt/vz/sbin/virtvzd\""));
+    assert!(openrc.contains("pidfile=\"/var/run/virtvzd.pid\""));
+    let service = read("opt/vz/units/virtvzd.service");
+    assert!(service.contains("ExecStart=/opt/vz/sbin/virtvzd $VIRTVZD_ARGS"));
+    assert!(service.contains("EnvironmentFile=-/opt/vz/etc/conf.d/virtvzd"));
+    assert!(read("opt/vz/units/virtvzd-admin.socket")
+        .contains("ListenStream=/var/run/libvirt/virtvzd-admin-sock\n"));
+    // The manual page and the config file name the moved paths.
+    let man = read("opt/vz/man/man8/virtvzd.8");
+    for p in [
+        "/opt/vz/etc/libvirt/virtvzd.conf",
+        "/var/run/libvirt/virtvzd-sock",
+        "/var/run/virtvzd.pid",
+        "/srv/state/lib/libvirt/virtvzd",
+        "/srv/state/log/libvirt/virtvzd.log",
+    ] {
+        assert!(man.contains(p), "{p} not in the installed manual page");
+    }
+    assert!(read("opt/vz/etc/libvirt/virtvzd.conf").contains("/srv/state/lib/libvirt/virtvzd"));
+    make("uninstall", &vars).expect_ok();
+    for (f, _) in moved {
+        assert!(!dest.join(f).exists(), "{f} left after uninstall");
+    }
+}
+
+#[test]
+fn manual_page_renders_cleanly_and_documents_every_option() {
+    let page = source_dir().join("man8/virtvzd.8");
+    let mut cmd = Command::new("man");
+    cmd.arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "80")
+        .env_remove("MAN_KEEP_FORMATTING");
+    let out = run_cmd(&mut cmd, Duration::from_secs(60));
+    assert_eq!(out.stderr, "", "man -l complained");
+    // Overstrike bold and underline (c\x08c, _\x08c) off, words joined
+    // across man's line breaks and hyphenations.
+    let mut plain = String::new();
+    for c in out.expect_ok().chars() {
+        if c == '\x08' {
+            plain.pop();
+        } else {
+            plain.push(c);
+        }
+    }
+    let flat = plain
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("\u{2010} ", "");
+    for must in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "SIGNALS",
+        "FILES",
+        "LOGGING",
+        "EXIT STATUS",
+        "--help",
+        "--daemon",
+        "--config",
+        "--pid-file",
+        "--timeout",
+        "--verbose",
+        "--version",
+        "SIGHUP",
+        "SIGTERM",
+        "/etc/libvirt/virtvzd.conf",
+        "/run/libvirt/virtvzd-sock-ro",
+        "/run/libvirt/virtvzd-admin-sock",
+        "/run/virtvzd.pid",
+        "$XDG_RUNTIME_DIR/libvirt/virtvzd-sock",
+        "$XDG_CONFIG_HOME/libvirt/virtvzd.conf",
+        "virtvzd (libvirt) 9.0.0",
+        "vz:///session",
+    ] {
+        assert!(flat.contains(must), "{must} missing from the manual page");
+    }
+    // groff's own warnings (all of them) are none.
+    let mut cmd = Command::new("groff");
+    cmd.args(["-man", "-ww", "-z"]).arg(&page);
+    let out = run_cmd(&mut cmd, Duration::from_secs(60));
+    assert!(out.ok() && out.stderr.is_empty(), "{out:?}");
 }
 
 #[test]
