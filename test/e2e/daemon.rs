@@ -444,11 +444,51 @@ fn timeout_waits_for_the_last_client() {
     );
     let _: u64 = w.call(157, &()).unwrap();
     drop(w);
+    let left = std::time::Instant::now();
     let st = d.wait_exit(Duration::from_secs(15));
+    // The two seconds count from the moment the client left (a loaded
+    // machine can only make the exit later, never earlier).
+    assert!(
+        left.elapsed() >= Duration::from_millis(1800),
+        "exited {:?} after the last client left",
+        left.elapsed()
+    );
     assert!(st.success(), "{st}");
     for p in [d.rw(), d.ro(), d.admin(), d.pid_file.clone()] {
         assert!(!p.exists(), "{p:?} left behind");
     }
+}
+
+#[test]
+fn timeout_counts_admin_clients_and_restarts_with_each_one() {
+    let mut d = Daemon::start_with(Setup {
+        args: &["--timeout", "3"],
+        ..Setup::default()
+    });
+    let alive = |d: &mut Daemon| d.child.as_mut().unwrap().try_wait().unwrap().is_none();
+    std::thread::sleep(Duration::from_secs(2));
+    // A bare admin connection holds the daemon up too, past the timeout.
+    let admin = Wire::connect(&d.admin());
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(alive(&mut d), "exited with an admin client connected");
+    drop(admin);
+    // A short visit 2.5 s later starts the count again: idle time before
+    // it does not add up with idle time after it.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    drop(w);
+    let left = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alive(&mut d), "the visit did not restart the count");
+    let st = d.wait_exit(Duration::from_secs(15));
+    assert!(
+        left.elapsed() >= Duration::from_millis(2800),
+        "{:?}",
+        left.elapsed()
+    );
+    assert!(st.success(), "{st}");
+    assert!(!d.pid_file.exists() && !d.rw().exists() && !d.admin().exists());
 }
 
 /// `etc/<script>` as `make install` writes it: the binary in its build
