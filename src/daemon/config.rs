@@ -30,6 +30,47 @@ pub const LIVE_KEYS: &[&str] = &[
     "admin_keepalive_count",
 ];
 
+macro_rules! restart_keys {
+    ($($key:ident),* $(,)?) => {
+        /// Keys that take effect only at the next start (sockets, auth,
+        /// identity, the SDK): SIGHUP leaves them as they were.
+        pub const RESTART_KEYS: &[&str] = &[$(stringify!($key)),*];
+
+        /// The restart-only keys whose value differs between `old` and
+        /// `new`, so a reload can say they wait for a restart.
+        pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+            let mut changed = Vec::new();
+            $(if old.$key != new.$key {
+                changed.push(stringify!($key));
+            })*
+            changed
+        }
+    };
+}
+
+restart_keys!(
+    unix_sock_group,
+    unix_sock_ro_perms,
+    unix_sock_rw_perms,
+    unix_sock_admin_perms,
+    unix_sock_dir,
+    auth_unix_ro,
+    auth_unix_rw,
+    access_drivers,
+    sasl_allowed_username_list,
+    max_queued_clients,
+    admin_max_queued_clients,
+    audit_level,
+    audit_logging,
+    host_uuid,
+    host_uuid_source,
+    ovs_timeout,
+    vz_sdk,
+    vz_sdk_library,
+    vz_embedded_dir,
+    vz_job_timeout,
+);
+
 /// Keys libvirt's modular daemons read only when built with TCP/TLS (or no
 /// longer read at all): accepted and ignored, as libvirt does.
 const IGNORED_KEYS: &[&str] = &[
@@ -740,6 +781,26 @@ vz_job_timeout = 60
             assert_eq!(e.key.as_deref(), Some(key), "{text}: {e}");
             assert_eq!(e.line, Some(1), "{text}");
         }
+    }
+
+    #[test]
+    fn every_key_is_live_or_needs_a_restart() {
+        let mut all: Vec<&str> = LIVE_KEYS.iter().chain(RESTART_KEYS).copied().collect();
+        all.sort_unstable();
+        let mut known = KNOWN_KEYS.to_vec();
+        known.sort_unstable();
+        assert_eq!(all, known);
+        let old = Config::default();
+        let new = Config {
+            unix_sock_dir: Some("/elsewhere".into()),
+            max_workers: 3,
+            vz_job_timeout: 9,
+            ..Config::default()
+        };
+        assert_eq!(
+            restart_only_changes(&old, &new),
+            ["unix_sock_dir", "vz_job_timeout"]
+        );
     }
 
     #[test]

@@ -387,6 +387,7 @@ impl Startup {
             driver,
             control,
             config_path: self.config_path,
+            started_with: self.config,
             opts: self.opts,
             paths: self.paths,
         })
@@ -471,6 +472,8 @@ struct Running {
     driver: Arc<vz::Driver>,
     control: Arc<Control>,
     config_path: PathBuf,
+    /// The configuration the daemon started with.
+    started_with: Config,
     opts: cli::Options,
     paths: Paths,
 }
@@ -583,6 +586,13 @@ impl Running {
         }
         for w in &warnings {
             log::warn!("{w}");
+        }
+        // Compared with the start's values, which stay in force for these.
+        for key in config::restart_only_changes(&self.started_with, &config) {
+            log::warn!(
+                "{}: {key} changed; it takes effect when the daemon is restarted",
+                self.config_path.display()
+            );
         }
         self.main.set_config(main_server_config(&config));
         self.admin.set_config(admin_server_config(&config));

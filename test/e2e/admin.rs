@@ -2,25 +2,7 @@
 
 use crate::harness::*;
 use crate::wire::*;
-use std::process::Command;
 use std::time::Duration;
-
-fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
-    let uri = format!("virtvzd:///system?socket={}", d.admin().display());
-    let mut cmd = Command::new("virt-admin");
-    cmd.arg("-c").arg(uri).args(args);
-    run_cmd(&mut cmd, Duration::from_secs(60))
-}
-
-/// The value printed for `name` in virt-admin's "name : value" lists.
-fn field(text: &str, name: &str) -> String {
-    text.lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            (k.trim() == name).then(|| v.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
 
 #[test]
 fn version_and_servers() {
@@ -64,6 +46,21 @@ fn threadpool_info_and_live_resize() {
     let out = virt_admin(&d, &["srv-threadpool-info", "virtvzd"]);
     assert_eq!(field(out.expect_ok(), "maxWorkers"), "8");
     assert_eq!(field(out.expect_ok(), "minWorkers"), "2");
+    let workers = field(out.expect_ok(), "nWorkers");
+    // Fewer priority workers: priority workers retire, normal ones stay.
+    virt_admin(
+        &d,
+        &["srv-threadpool-set", "virtvzd", "--prio-workers", "2"],
+    )
+    .expect_ok();
+    wait_until("two priority workers", Duration::from_secs(10), || {
+        field(
+            &virt_admin(&d, &["srv-threadpool-info", "virtvzd"]).stdout,
+            "prioWorkers",
+        ) == "2"
+    });
+    let out = virt_admin(&d, &["srv-threadpool-info", "virtvzd"]);
+    assert_eq!(field(out.expect_ok(), "nWorkers"), workers);
     // A minimum above the server's maximum (virt-admin only checks the
     // two when both are given): refused by the daemon, nothing changes.
     let bad = virt_admin(

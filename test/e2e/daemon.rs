@@ -430,6 +430,125 @@ fn sighup_reloads_log_level_live_without_dropping_clients() {
 }
 
 #[test]
+fn sighup_applies_every_live_key_and_warns_about_the_rest() {
+    let d = Daemon::start_with(Setup {
+        config: "log_level = 3\n",
+        env: &[("VIRTVZD_TEST_DELAY", "7=700")],
+        ..Setup::default()
+    });
+    // A client connected across the reloads, served after each.
+    let mut held = Wire::connect(&d.rw());
+    held.open("vz:///system", 0);
+    let new_log = d.dir.join("after-reload.log");
+    let conf = fs::read_to_string(&d.config).unwrap();
+    let ours = format!("log_outputs = \"1:file:{}\"", d.log.display());
+    let reloaded = conf
+        .replace(
+            &ours,
+            &format!("log_outputs = \"1:file:{}\"", new_log.display()),
+        )
+        .replace("log_level = 3", "log_level = 2")
+        + "log_filters = \"1:rpc 4:admin\"\n\
+           max_clients = 7\nmax_anonymous_clients = 3\n\
+           min_workers = 2\nmax_workers = 9\nprio_workers = 3\nmax_client_requests = 1\n\
+           admin_min_workers = 1\nadmin_max_workers = 4\nadmin_max_clients = 6\n\
+           admin_max_client_requests = 2\n\
+           keepalive_interval = 1\nkeepalive_count = 2\n\
+           max_queued_clients = 10\nvz_job_timeout = 9\n";
+    fs::write(&d.config, reloaded).unwrap();
+    d.signal("HUP");
+    wait_until(
+        "reload logged to the new output",
+        Duration::from_secs(10),
+        || fs::read_to_string(&new_log).is_ok_and(|t| t.contains("configuration reloaded")),
+    );
+    let after = fs::read_to_string(&new_log).unwrap();
+    for key in ["max_queued_clients", "vz_job_timeout"] {
+        assert!(
+            after.contains(&format!(
+                "{key} changed; it takes effect when the daemon is restarted"
+            )),
+            "{key}: {after}"
+        );
+    }
+    let _: u64 = held.call(157, &()).unwrap();
+
+    // Pools and limits, as virt-admin sees them.
+    let t = virt_admin(&d, &["srv-threadpool-info", "virtvzd"]).stdout;
+    assert_eq!(
+        (
+            field(&t, "minWorkers"),
+            field(&t, "maxWorkers"),
+            field(&t, "prioWorkers")
+        ),
+        ("2".into(), "9".into(), "3".into()),
+        "{t}"
+    );
+    let t = virt_admin(&d, &["srv-threadpool-info", "admin"]).stdout;
+    assert_eq!(
+        (field(&t, "minWorkers"), field(&t, "maxWorkers")),
+        ("1".into(), "4".into())
+    );
+    let t = virt_admin(&d, &["srv-clients-info", "virtvzd"]).stdout;
+    assert_eq!(
+        (field(&t, "nclients_max"), field(&t, "nclients_unauth_max")),
+        ("7".into(), "3".into())
+    );
+    let t = virt_admin(&d, &["srv-clients-info", "admin"]).stdout;
+    assert_eq!(field(&t, "nclients_max"), "6");
+    // Logging: filters and outputs in force, and what they let through.
+    assert!(virt_admin(&d, &["daemon-log-filters"])
+        .stdout
+        .contains("1:rpc 4:admin"));
+    assert!(virt_admin(&d, &["daemon-log-outputs"])
+        .stdout
+        .contains(&format!("1:file:{}", new_log.display())));
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    drop(w);
+    wait_until("rpc debug lines", Duration::from_secs(10), || {
+        fs::read_to_string(&new_log).is_ok_and(|t| t.contains("debug : rpc."))
+    });
+    // max_client_requests = 1: a slow call and a fast one come back in
+    // order (with room for more, the fast one overtakes).
+    let slow = held.send_call(REMOTE, 7, &[]);
+    let fast = held.send_call(REMOTE, 157, &[]);
+    assert_eq!(held.recv_reply().header.serial, slow);
+    assert_eq!(held.recv_reply().header.serial, fast);
+    // keepalive_interval = 1, keepalive_count = 2: a silent client that
+    // asked for keepalive gets two PINGs and is dropped (with the old 5 s
+    // × 5 it would still be connected when this read gives up).
+    let mut silent = Wire::connect(&d.rw());
+    let _: Vec<i32> = silent.call(66, &()).unwrap();
+    assert_eq!(silent.call::<_, i32>(60, &10i32).unwrap(), 1);
+    let mut pings = 0;
+    while let Ok(p) = silent.recv() {
+        assert!(p.is_keepalive() && p.header.proc_ == 1, "{p:?}");
+        pings += 1;
+    }
+    assert_eq!(pings, 2);
+    // The held client answered nothing either, but never asked for
+    // keepalive: it is still there.
+    let _: u64 = held.call(157, &()).unwrap();
+
+    // A file that no longer loads: logged, and everything above stays.
+    fs::write(&d.config, "max_workers = \"many\"\n").unwrap();
+    d.signal("HUP");
+    wait_until("reload failure logged", Duration::from_secs(10), || {
+        fs::read_to_string(&new_log).is_ok_and(|t| {
+            t.contains("reload failed, keeping the current configuration")
+                && t.contains("max_workers: must be an integer")
+        })
+    });
+    let t = virt_admin(&d, &["srv-threadpool-info", "virtvzd"]).stdout;
+    assert_eq!(field(&t, "maxWorkers"), "9");
+    assert!(virt_admin(&d, &["daemon-log-filters"])
+        .stdout
+        .contains("1:rpc 4:admin"));
+    let _: u64 = held.call(157, &()).unwrap();
+}
+
+#[test]
 fn timeout_waits_for_the_last_client() {
     let mut d = Daemon::start_with(Setup {
         args: &["--timeout", "2"],

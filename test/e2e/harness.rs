@@ -367,3 +367,21 @@ pub fn exited(pid: &str) -> bool {
             .is_some_and(|(_, rest)| rest.starts_with('Z')),
     }
 }
+
+/// `virt-admin -c 'virtvzd:///system?socket=ADMIN-SOCKET' ARGS`.
+pub fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
+    let uri = format!("virtvzd:///system?socket={}", d.admin().display());
+    let mut cmd = Command::new("virt-admin");
+    cmd.arg("-c").arg(uri).args(args);
+    run_cmd(&mut cmd, Duration::from_secs(60))
+}
+
+/// The value printed for `name` in virt-admin's "name : value" lists.
+pub fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == name).then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
