@@ -50,7 +50,7 @@ fn threadpool_info_and_live_resize() {
     // Fewer priority workers: priority workers retire, normal ones stay.
     virt_admin(
         &d,
-        &["srv-threadpool-set", "virtvzd", "--prio-workers", "2"],
+        &["srv-threadpool-set", "virtvzd", "--priority-workers", "2"],
     )
     .expect_ok();
     wait_until("two priority workers", Duration::from_secs(10), || {
