@@ -243,32 +243,50 @@ fn stale_sockets_from_a_killed_daemon_are_replaced() {
 /// the sockets are bound by the activator and passed as fds 3.. with
 /// LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES.
 fn activate(d: &Daemon, names: &[(&str, &Path)]) -> std::process::Child {
-    let script = r#"
-import os, socket, sys
-names = sys.argv[1].split(",")
-paths = sys.argv[2].split(",")
-socks = []
-for i, p in enumerate(paths):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(p)
-    s.listen(16)
-    os.dup2(s.fileno(), 3 + i)
-    os.set_inheritable(3 + i, True)
-    socks.append(s)
-env = dict(os.environ)
-env["LISTEN_PID"] = str(os.getpid())
-env["LISTEN_FDS"] = str(len(paths))
-env["LISTEN_FDNAMES"] = ":".join(names)
-os.execve(sys.argv[3], sys.argv[3:], env)
-"#;
-    fs::create_dir_all(&d.sock_dir).unwrap();
     let names_arg: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
     let paths_arg: Vec<String> = names.iter().map(|(_, p)| p.display().to_string()).collect();
+    activate_raw(d, &paths_arg.join(","), None, Some(&names_arg.join(":")))
+}
+
+/// The activator with every variable in the test's hands: `paths` are
+/// sockets to bind (or "file:PATH" for a plain file in their place),
+/// `fds` overrides LISTEN_FDS, `names` is LISTEN_FDNAMES (None: unset).
+fn activate_raw(
+    d: &Daemon,
+    paths: &str,
+    fds: Option<&str>,
+    names: Option<&str>,
+) -> std::process::Child {
+    let script = r#"
+import os, socket, sys
+paths = sys.argv[1].split(",")
+keep = []
+for i, p in enumerate(paths):
+    if p.startswith("file:"):
+        fd = os.open(p[5:], os.O_RDWR | os.O_CREAT)
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(p)
+        s.listen(16)
+        keep.append(s)
+        fd = s.fileno()
+    os.dup2(fd, 3 + i)
+    os.set_inheritable(3 + i, True)
+env = dict(os.environ)
+env["LISTEN_PID"] = str(os.getpid())
+env["LISTEN_FDS"] = sys.argv[2] if sys.argv[2] != "-" else str(len(paths))
+if sys.argv[3] != "-":
+    env["LISTEN_FDNAMES"] = sys.argv[3][1:]
+os.execve(sys.argv[4], sys.argv[4:], env)
+"#;
+    fs::create_dir_all(&d.sock_dir).unwrap();
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.arg("-c")
         .arg(script)
-        .arg(names_arg.join(","))
-        .arg(paths_arg.join(","))
+        .arg(paths)
+        .arg(fds.unwrap_or("-"))
+        // "=" keeps an empty LISTEN_FDNAMES apart from an unset one.
+        .arg(names.map_or("-".to_string(), |n| format!("={n}")))
         .arg(binary())
         .arg("-f")
         .arg(&d.config)
@@ -278,6 +296,15 @@ os.execve(sys.argv[3], sys.argv[3:], env)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd.spawn().unwrap()
+}
+
+/// Waits for a daemon that must fail at startup; its stderr.
+fn startup_failure(mut child: std::process::Child) -> String {
+    let st = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!st.success(), "started: {err}");
+    err
 }
 
 #[test]
@@ -317,16 +344,105 @@ fn socket_activation_serves_through_passed_fds() {
 }
 
 #[test]
-fn socket_activation_with_unknown_name_fails_clearly() {
+fn socket_activation_with_bad_variables_fails_clearly() {
+    let d = Daemon::prepare("");
+    let sock = d.dir.join("x").display().to_string();
+    let both = format!("{sock},{}", d.dir.join("y").display());
+    for (paths, fds, names, why) in [
+        (
+            sock.clone(),
+            None,
+            Some("bogus.socket"),
+            "socket activation: unknown LISTEN_FDNAMES entry 'bogus.socket' for fd 3; expected virtvzd.socket, virtvzd-ro.socket or virtvzd-admin.socket",
+        ),
+        (
+            both.clone(),
+            None,
+            Some("virtvzd.socket"),
+            "socket activation: expecting 2 fd names in LISTEN_FDNAMES but got 1",
+        ),
+        (
+            sock.clone(),
+            None,
+            None,
+            "socket activation: LISTEN_FDNAMES is missing (needs systemd 227 or later)",
+        ),
+        (
+            sock.clone(),
+            Some("two"),
+            Some("virtvzd.socket"),
+            "socket activation: invalid LISTEN_FDS 'two'",
+        ),
+        (
+            format!("file:{}", d.dir.join("plain").display()),
+            None,
+            Some("virtvzd.socket"),
+            "socket activation: fd 3 is not an open socket",
+        ),
+    ] {
+        let _ = fs::remove_file(d.dir.join("x"));
+        let _ = fs::remove_file(d.dir.join("y"));
+        let err = startup_failure(activate_raw(&d, &paths, fds, names));
+        assert_eq!(err.trim(), format!("virtvzd: {why}"), "{names:?}");
+        // Nothing created, nothing left.
+        assert!(!d.pid_file.exists() && !d.rw().exists());
+    }
+}
+
+#[test]
+fn systemd_socket_activate_starts_it_on_the_first_connection() {
+    // systemd's own activator: it binds the three sockets, waits for a
+    // client, then execs the daemon with the sockets and their names.
     let mut d = Daemon::prepare("");
-    let p = d.dir.join("x");
-    let mut child = activate(&d, &[("bogus.socket", &p)]);
-    let st = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert!(!st.success());
-    assert!(err.contains("bogus.socket"), "{err}");
-    d.child = None;
+    let elsewhere = d.dir.join("activated");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let (rw, ro, admin) = (
+        elsewhere.join("rw"),
+        elsewhere.join("ro"),
+        elsewhere.join("admin"),
+    );
+    let mut cmd = Command::new("systemd-socket-activate");
+    cmd.arg("-l")
+        .arg(&rw)
+        .arg("-l")
+        .arg(&ro)
+        .arg("-l")
+        .arg(&admin)
+        .arg("--fdname=virtvzd.socket:virtvzd-ro.socket:virtvzd-admin.socket")
+        .arg(binary())
+        .arg("-f")
+        .arg(&d.config)
+        .arg("-p")
+        .arg(&d.pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    d.child = Some(cmd.spawn().unwrap());
+    wait_until("the activator's sockets", Duration::from_secs(20), || {
+        rw.exists() && ro.exists() && admin.exists()
+    });
+    assert!(!d.pid_file.exists(), "started before any client came");
+    let out = virsh(
+        &format!("vz:///system?socket={}", rw.display()),
+        &["hostname"],
+    );
+    out.expect_ok();
+    assert!(d.pid_file.exists());
+    let out = virsh(
+        &format!("vz:///system?socket={}", ro.display()),
+        &["-r", "nodeinfo"],
+    );
+    out.expect_ok();
+    let mut va = Command::new("virt-admin");
+    va.arg("-c")
+        .arg(format!("virtvzd:///system?socket={}", admin.display()))
+        .arg("srv-list");
+    assert!(run_cmd(&mut va, Duration::from_secs(60))
+        .expect_ok()
+        .contains("virtvzd"));
+    // The daemon made no sockets of its own.
+    assert!(!d.sock_dir.join("virtvzd-sock").exists());
+    assert!(d.stop().success());
 }
 
 #[test]
