@@ -163,6 +163,90 @@ fn unprivileged_user_gets_session_paths() {
     assert!(!sock.exists() && !rt.join("virtvzd.pid").exists());
 }
 
+/// `cmd ARGS` as `nobody`, with the same environment as [`as_nobody`].
+fn nobody_runs(home: &Path, program: &str, args: &[&str]) -> Out {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        program,
+    ])
+    .args(args)
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin")
+    .env("HOME", home)
+    .env("XDG_CONFIG_HOME", home.join("config"))
+    .env("XDG_RUNTIME_DIR", home.join("runtime"))
+    .env("XDG_CACHE_HOME", home.join("cache"));
+    run_cmd(&mut cmd, Duration::from_secs(60))
+}
+
+#[test]
+fn unprivileged_daemon_reads_its_own_config_logs_to_its_cache_and_admins_only_itself() {
+    assert!(is_root(), "needs root to switch to nobody");
+    let home = TempDir::new("home");
+    let bin = home.join("virtvzd");
+    fs::copy(binary(), &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let h = home.path();
+    // Its own config file, found through XDG_CONFIG_HOME.
+    fs::create_dir_all(h.join("config/libvirt")).unwrap();
+    fs::write(
+        h.join("config/libvirt/virtvzd.conf"),
+        "max_clients = 9\nmax_anonymous_clients = 4\n",
+    )
+    .unwrap();
+    chown_nobody(h);
+    // In the background with no journal: the log file in its cache.
+    let out = run_cmd(
+        &mut as_nobody(h, &bin, &["-d", "-v"]),
+        Duration::from_secs(20),
+    );
+    assert!(out.ok(), "{out:?}");
+    let rt = h.join("runtime/libvirt");
+    let pid = fs::read_to_string(rt.join("virtvzd.pid")).unwrap();
+    let log = h.join("cache/libvirt/virtvzd.log");
+    wait_until("the user's log file", Duration::from_secs(10), || {
+        fs::read_to_string(&log).is_ok_and(|t| t.contains("serving vz:///session"))
+    });
+    assert_eq!(fs::metadata(&log).unwrap().uid(), 65534);
+    // The store lives in XDG_DATA_HOME.
+    let admin_uri = format!(
+        "virtvzd:///session?socket={}",
+        rt.join("virtvzd-admin-sock").display()
+    );
+    let admin = rt.join("virtvzd-admin-sock");
+    assert_eq!(
+        fs::metadata(&admin).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    // The user administers its own daemon.
+    let info = nobody_runs(
+        h,
+        "virt-admin",
+        &["-c", &admin_uri, "srv-clients-info", "virtvzd"],
+    );
+    let info = info.expect_ok();
+    assert_eq!(field(info, "nclients_max"), "9");
+    assert_eq!(field(info, "nclients_unauth_max"), "4");
+    // Even root, who can open the socket, may not administer someone
+    // else's daemon.
+    let mut va = Command::new("virt-admin");
+    va.args(["-c", &admin_uri, "srv-list"]);
+    let out = run_cmd(&mut va, Duration::from_secs(60));
+    assert!(!out.ok(), "{out:?}");
+    assert!(out.stderr.contains("uid 0"), "{out:?}");
+    assert!(Command::new("kill")
+        .arg(pid.trim())
+        .status()
+        .unwrap()
+        .success());
+    wait_until("daemon exit", Duration::from_secs(20), || exited(&pid));
+    assert!(!rt.join("virtvzd-sock").exists() && !rt.join("virtvzd.pid").exists());
+}
+
 #[test]
 fn sockets_have_configured_modes_and_group() {
     let mut d = Daemon::start_with(Setup {
@@ -201,11 +285,27 @@ fn sockets_have_configured_modes_and_group() {
 fn second_instance_refuses_and_leaves_first_alone() {
     let d = Daemon::start();
     let pid_before = fs::read_to_string(&d.pid_file).unwrap();
-    // Same pid file.
+    let sockets = [d.rw(), d.ro(), d.admin()];
+    let inodes = || -> Vec<u64> {
+        sockets
+            .iter()
+            .map(|p| fs::metadata(p).unwrap().ino())
+            .collect()
+    };
+    let before = inodes();
+    // Same pid file: refused on the lock, before anything else.
     let out = run_cmd(&mut d.command(&[]), Duration::from_secs(20));
-    assert_ne!(out.code, Some(0));
-    assert!(out.stderr.contains("virtvzd.pid"), "{out:?}");
-    // Another pid file, same sockets.
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "virtvzd: another virtvzd (pid {}) holds {}: is the daemon already running?",
+            pid_before.trim(),
+            d.pid_file.display()
+        )
+    );
+    // Another pid file (and its own log), same sockets: refused when it
+    // finds them answered.
     let other_pid = d.dir.join("other.pid");
     let out = run_cmd(
         Command::new(binary())
@@ -215,12 +315,22 @@ fn second_instance_refuses_and_leaves_first_alone() {
             .arg(&other_pid),
         Duration::from_secs(20),
     );
-    assert_ne!(out.code, Some(0));
-    assert!(out.stderr.contains("in use"), "{out:?}");
-    // The first is untouched and serving.
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "virtvzd: {} is in use by another running daemon",
+            d.rw().display()
+        )
+    );
+    assert!(!other_pid.exists(), "the refused daemon left its pid file");
+    // The first is untouched: same pid file, the very same socket files,
+    // and it serves on each of them.
     assert_eq!(fs::read_to_string(&d.pid_file).unwrap(), pid_before);
-    assert!(d.rw().exists());
+    assert_eq!(inodes(), before);
     d.virsh(&["hostname"]).expect_ok();
+    d.virsh_ro(&["hostname"]).expect_ok();
+    virt_admin(&d, &["srv-list"]).expect_ok();
 }
 
 #[test]
@@ -237,6 +347,13 @@ fn stale_sockets_from_a_killed_daemon_are_replaced() {
     d.child = Some(again.spawn().unwrap());
     d.wait_ready();
     d.virsh(&["hostname"]).expect_ok();
+    // All three, and the stale pid file, are the new daemon's.
+    d.virsh_ro(&["hostname"]).expect_ok();
+    virt_admin(&d, &["srv-list"]).expect_ok();
+    assert_eq!(
+        fs::read_to_string(&d.pid_file).unwrap(),
+        format!("{}\n", d.pid())
+    );
 }
 
 /// Starts the daemon through a tiny socket activator (what systemd does):
