@@ -177,10 +177,12 @@ fn client_limits_apply_live() {
     let out = virt_admin(&d, &["srv-clients-info", "virtvzd"]);
     assert_eq!(field(out.expect_ok(), "nclients_max"), "1");
     assert_eq!(field(out.expect_ok(), "nclients"), "1");
-    let mut b = Wire::connect(&d.rw());
+    // A second client is refused at once, and virsh says why.
+    let out = d.virsh(&["hostname"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
-        b.closed_by_server(),
-        "a second client got in over the limit"
+        out.stderr.contains("Too many active clients (1)"),
+        "{out:?}"
     );
     let v: u64 = a.call(157, &()).unwrap();
     assert_eq!(v, 9_000_000);
@@ -192,6 +194,30 @@ fn client_limits_apply_live() {
     assert!(!bad.ok(), "{bad:?}");
     let out = virt_admin(&d, &["srv-clients-info", "virtvzd"]);
     assert_eq!(field(out.expect_ok(), "nclients_unauth_max"), "1");
+    // Raising the limit lets the next one in, still live.
+    virt_admin(&d, &["srv-clients-set", "virtvzd", "--max-clients", "2"]).expect_ok();
+    d.virsh(&["hostname"]).expect_ok();
+    // The admin server has its own limit: virt-admin is refused past it.
+    virt_admin(
+        &d,
+        &[
+            "srv-clients-set",
+            "admin",
+            "--max-clients",
+            "0",
+            "--max-unauth-clients",
+            "0",
+        ],
+    )
+    .expect_ok();
+    let out = virt_admin(&d, &["srv-list"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("Too many active clients (0)"),
+        "{out:?}"
+    );
+    // ... while the main server keeps serving.
+    d.virsh(&["hostname"]).expect_ok();
 }
 
 #[test]

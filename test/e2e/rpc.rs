@@ -581,10 +581,33 @@ fn max_clients_is_enforced_and_others_unaffected() {
     a.open("vz:///system", 0);
     let mut b = Wire::connect(&d.rw());
     b.open("vz:///system", 0);
+    // The third is told why on its first call, then closed.
     let mut c = Wire::connect(&d.rw());
+    let e = c.call::<_, Vec<i32>>(66, &()).unwrap_err();
+    assert_eq!((e.code, e.domain), (39, 7));
+    let msg = e.message.unwrap();
     assert!(
-        c.closed_by_server(),
-        "third client accepted over max_clients"
+        msg.starts_with("Too many active clients (2), dropping connection from pid "),
+        "{msg}"
+    );
+    assert!(c.closed_by_server(), "third client kept over max_clients");
+    // What virsh and python make of it.
+    let out = d.virsh(&["hostname"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "error: failed to connect to the hypervisor\nerror: Too many active clients (2)"
+        ),
+        "{out:?}"
+    );
+    let out = python(&format!(
+        "import libvirt\ntry:\n    libvirt.open('{}')\nexcept libvirt.libvirtError as e:\n    print(e.get_error_code(), e.get_error_message())",
+        d.uri()
+    ));
+    assert!(
+        out.expect_ok()
+            .starts_with("39 Too many active clients (2)"),
+        "{out:?}"
     );
     for w in [&mut a, &mut b] {
         let v: u64 = w.call(157, &()).unwrap();
