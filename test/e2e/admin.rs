@@ -434,3 +434,86 @@ fn wrong_names_and_invalid_values_get_libvirts_errors_and_change_nothing() {
     assert_eq!(limits(), limits_before);
     assert_eq!(logging(), logging_before);
 }
+
+#[test]
+fn two_virsh_clients_listed_inspected_and_one_disconnected() {
+    use std::process::{Command, Stdio};
+    let d = Daemon::start();
+    // Two real virsh clients that stay connected (waiting for events).
+    let spawn = || {
+        Spawned(
+            Command::new("virsh")
+                .args(["-c", &d.uri(), "event", "--all", "--loop"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut first_guard = spawn();
+    let mut second_guard = spawn();
+    let first = &mut first_guard.0;
+    let second = &mut second_guard.0;
+    let rows = |d: &Daemon| -> Vec<Vec<String>> {
+        virt_admin(d, &["srv-clients-list", "virtvzd"])
+            .stdout
+            .lines()
+            .filter(|l| l.contains(" unix "))
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    };
+    wait_until("two clients listed", Duration::from_secs(30), || {
+        rows(&d).len() == 2
+    });
+    let listed = rows(&d);
+    // "Id Transport Connected since": a date and time with the zone.
+    for r in &listed {
+        assert_eq!(r[1], "unix", "{r:?}");
+        assert!(r[2].len() == 10 && r[3].ends_with("+0000"), "{r:?}");
+    }
+    // client-info names the very processes (SO_PEERCRED).
+    let mut by_pid = std::collections::HashMap::new();
+    for r in &listed {
+        let info = virt_admin(&d, &["client-info", "virtvzd", &r[0]]);
+        let t = info.expect_ok();
+        assert_eq!(field(t, "id"), r[0]);
+        assert_eq!(field(t, "transport"), "unix");
+        assert_eq!(field(t, "readonly"), "no");
+        assert_eq!(field(t, "unix_user_name"), "root");
+        assert_eq!(field(t, "unix_group_name"), "root");
+        by_pid.insert(field(t, "unix_process_id"), r[0].clone());
+    }
+    let first_id = by_pid
+        .get(&first.id().to_string())
+        .unwrap_or_else(|| panic!("virsh {} not among {by_pid:?}", first.id()))
+        .clone();
+    assert!(by_pid.contains_key(&second.id().to_string()), "{by_pid:?}");
+    // Disconnecting the first: virsh sees its connection closed and ends.
+    let out = virt_admin(&d, &["client-disconnect", "virtvzd", &first_id]);
+    assert_eq!(
+        out.expect_ok().trim(),
+        format!("Client '{first_id}' disconnected")
+    );
+    wait_until(
+        "the disconnected virsh ends",
+        Duration::from_secs(30),
+        || first.try_wait().unwrap().is_some(),
+    );
+    assert_eq!(first.wait().unwrap().code(), Some(1));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut first.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains(&format!(
+            "error: Disconnected from {} due to end of file",
+            d.uri()
+        )),
+        "{err}"
+    );
+    // The other one is untouched, and the list says so.
+    assert!(second.try_wait().unwrap().is_none());
+    wait_until("one client left", Duration::from_secs(10), || {
+        rows(&d).len() == 1
+    });
+    assert_eq!(rows(&d)[0][0], by_pid[&second.id().to_string()]);
+}

@@ -385,3 +385,13 @@ pub fn field(text: &str, name: &str) -> String {
         })
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
+
+/// A client process that is killed if the test ends (or fails) first.
+pub struct Spawned(pub Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
