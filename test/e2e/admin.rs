@@ -295,6 +295,16 @@ fn admin_socket_serves_only_the_admin_program() {
     let e = r.error().expect("refused");
     assert_eq!(e.code, 39);
     assert!(e.message.unwrap().starts_with("Cannot find program"));
+    // Keepalive is answered there too (libvirt answers PING everywhere),
+    // and the connection still serves ADMIN afterwards.
+    let mut w = Wire::connect(&d.admin());
+    w.send_raw(&virtvzd::rpc::message::keepalive(1)).unwrap();
+    let pong = w.recv().unwrap();
+    assert!(pong.is_keepalive() && pong.header.proc_ == 2, "{pong:?}");
+    let serial = w.send_call(0x0690_0690, 1, &[0, 0, 0, 0]);
+    let r = w.recv_reply();
+    assert_eq!(r.header.serial, serial);
+    assert!(r.error().is_none(), "{:?}", r.error());
     // ADMIN on the read-write socket.
     let mut w = Wire::connect(&d.rw());
     w.send_call(0x0690_0690, 1, &[0, 0, 0, 0]);

@@ -493,15 +493,27 @@ fn keepalive_pings_only_clients_that_asked_and_drops_silent_ones() {
     let _: Vec<i32> = silent.call(66, &()).unwrap();
     let yes: i32 = silent.call(60, &10i32).unwrap();
     assert_eq!(yes, 1);
+    let asked = Instant::now();
     let mut pings = 0;
     loop {
         match silent.recv() {
-            Ok(p) if p.is_keepalive() && p.header.proc_ == 1 => pings += 1,
+            Ok(p) if p.is_keepalive() && p.header.proc_ == 1 => {
+                // libvirt's PING: a MESSAGE with serial 0 and no body.
+                assert_eq!((p.header.mtype, p.header.serial, p.body.len()), (2, 0, 0));
+                pings += 1
+            }
             Ok(p) => panic!("unexpected packet {p:?}"),
             Err(_) => break,
         }
     }
     assert_eq!(pings, 2);
+    // Not before interval × count of silence (a loaded machine can only
+    // make it later).
+    assert!(
+        asked.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        asked.elapsed()
+    );
 
     // A client that answers stays.
     let mut polite = Wire::connect(&d.rw());
@@ -536,6 +548,26 @@ fn keepalive_pings_only_clients_that_asked_and_drops_silent_ones() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let v: u64 = quiet.call(157, &()).unwrap();
+    assert_eq!(v, 9_000_000);
+}
+
+#[test]
+fn keepalive_interval_minus_one_sends_no_pings_but_answers_them() {
+    let d = Daemon::start_with(Setup {
+        config: "keepalive_interval = -1\nkeepalive_count = 1\n",
+        ..Setup::default()
+    });
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    assert_eq!(w.call::<_, i32>(60, &10i32).unwrap(), 1);
+    w.s.set_read_timeout(Some(Duration::from_millis(3000)))
+        .unwrap();
+    assert!(w.recv().is_err(), "a PING with keepalive_interval = -1");
+    w.s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    w.send_raw(&virtvzd::rpc::message::keepalive(1)).unwrap();
+    let pong = w.recv().unwrap();
+    assert!(pong.is_keepalive() && pong.header.proc_ == 2, "{pong:?}");
+    let v: u64 = w.call(157, &()).unwrap();
     assert_eq!(v, 9_000_000);
 }
 
