@@ -700,3 +700,151 @@ fn file_descriptors_are_refused_cleanly() {
     assert!(w.closed_by_server());
     still_served(&d);
 }
+
+/// The cpu line of /proc/stat for `name` ("cpu", "cpu0"), in nanoseconds:
+/// (user+nice, system+irq+softirq, idle, iowait) as libvirt adds them up.
+fn proc_stat_ns(name: &str) -> [u64; 4] {
+    let stat = fs::read_to_string("/proc/stat").unwrap();
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap();
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let ns = 10_000_000; // USER_HZ 100
+    [
+        (f[0] + f[1]) * ns,
+        (f[2] + f[5] + f[6]) * ns,
+        f[3] * ns,
+        f[4] * ns,
+    ]
+}
+
+#[test]
+fn host_values_are_the_hosts() {
+    let d = Daemon::start();
+    let online = online_cpus();
+    // CPU times: between two reads of /proc/stat around the call.
+    for (arg, line) in std::iter::once((None, "cpu".to_string()))
+        .chain((0..online).map(|c| (Some(c.to_string()), format!("cpu{c}"))))
+    {
+        let before = proc_stat_ns(&line);
+        let mut args = vec!["nodecpustats"];
+        if let Some(a) = &arg {
+            args.push(a);
+        }
+        let out = d.virsh(&args);
+        let after = proc_stat_ns(&line);
+        let t = out.expect_ok();
+        for (i, label) in ["user:", "system:", "idle:", "iowait:"].iter().enumerate() {
+            let v = first_number(t, label);
+            assert!(
+                before[i] <= v && v <= after[i],
+                "{line} {label} {v} not within {}..{}",
+                before[i],
+                after[i]
+            );
+        }
+    }
+    // A CPU that does not exist.
+    let out = d.virsh(&["nodecpustats", &online.to_string()]);
+    assert!(
+        out.stderr.contains(&format!("Invalid cpuNum {online}")),
+        "{out:?}"
+    );
+
+    // Memory: the totals are fixed, so they must be equal.
+    let mem = d.virsh(&["nodememstats"]);
+    assert_eq!(first_number(mem.expect_ok(), "total  :"), mem_total_kib());
+    let node0 = "/sys/devices/system/node/node0/meminfo";
+    let node0_total = fs::read_to_string(node0).ok().map(|t| {
+        t.lines()
+            .find(|l| l.contains("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    });
+    if let Some(total) = node0_total {
+        let cell = d.virsh(&["nodememstats", "0"]);
+        assert_eq!(first_number(cell.expect_ok(), "total  :"), total);
+        let caps = d.virsh(&["capabilities"]);
+        assert!(
+            caps.expect_ok()
+                .contains(&format!("<memory unit='KiB'>{total}</memory>")),
+            "{caps:?}"
+        );
+    }
+
+    // The CPU map: present and online CPUs, one mark per CPU.
+    let present = fs::read_to_string("/sys/devices/system/cpu/present").unwrap();
+    let present_n = present
+        .trim()
+        .split(',')
+        .map(|r| match r.split_once('-') {
+            Some((_, b)) => b.parse::<u64>().unwrap() + 1,
+            None => r.parse::<u64>().unwrap() + 1,
+        })
+        .max()
+        .unwrap();
+    let map = d.virsh(&["nodecpumap"]);
+    let t = map.expect_ok();
+    assert_eq!(first_number(t, "CPUs present:"), present_n);
+    assert_eq!(first_number(t, "CPUs online:"), online);
+    let marks = t
+        .lines()
+        .find_map(|l| l.strip_prefix("CPU map:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(marks.len() as u64, present_n);
+    assert_eq!(marks.matches('y').count() as u64, online);
+
+    // The host UUID: SMBIOS if the machine has it, else machine-id.
+    let uuid = fs::read_to_string("/sys/class/dmi/id/product_uuid")
+        .map(|u| u.trim().to_ascii_lowercase())
+        .unwrap_or_else(|_| {
+            let id = fs::read_to_string("/etc/machine-id").unwrap();
+            let id = id.trim();
+            format!(
+                "{}-{}-{}-{}-{}",
+                &id[..8],
+                &id[8..12],
+                &id[12..16],
+                &id[16..20],
+                &id[20..]
+            )
+        });
+    assert!(d
+        .virsh(&["capabilities"])
+        .expect_ok()
+        .contains(&format!("<uuid>{uuid}</uuid>")));
+
+    // The processor, as /proc/cpuinfo names it.
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches(['\t', ' ', ':']).trim().to_string());
+    if let Some(model) = model {
+        let sys = d.virsh(&["sysinfo"]);
+        assert!(
+            sys.expect_ok()
+                .contains(&format!("<entry name='version'>{model}</entry>")),
+            "{sys:?}"
+        );
+    }
+    // libvirt's vz driver: no limit of its own, 1028 for its types.
+    for args in [
+        &["maxvcpus"][..],
+        &["maxvcpus", "--type", "vz"],
+        &["maxvcpus", "--type", "parallels"],
+    ] {
+        assert_eq!(d.virsh(args).expect_ok().trim(), "1028", "{args:?}");
+    }
+    let out = d.virsh(&["maxvcpus", "--type", "qemu"]);
+    assert!(out.stderr.contains("unknown type 'qemu'"), "{out:?}");
+}
