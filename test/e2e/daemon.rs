@@ -576,6 +576,37 @@ fn daemon_mode_returns_when_serving() {
         .parse()
         .unwrap();
     assert!(Path::new(&format!("/proc/{pid}")).exists());
+    // Detached: its own session (and no terminal), standard streams on
+    // /dev/null, working directory /.
+    let field = |n: usize| -> i64 {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let rest = stat.rsplit_once(") ").unwrap().1;
+        rest.split_whitespace().nth(n).unwrap().parse().unwrap()
+    };
+    let own_sid = fs::read_to_string("/proc/self/stat").unwrap();
+    let own_sid: i64 = own_sid
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Fields after the name: state ppid pgrp session tty_nr ...
+    assert_ne!(field(3), own_sid, "still in the caller's session");
+    assert_eq!(field(4), 0, "has a controlling terminal");
+    for fd in 0..3 {
+        assert_eq!(
+            fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap(),
+            Path::new("/dev/null"),
+            "fd {fd}"
+        );
+    }
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
+        Path::new("/")
+    );
     drop(w);
     let _ = Command::new("kill").arg(pid.to_string()).status();
     wait_until("daemon exit", Duration::from_secs(20), || {
@@ -1220,6 +1251,20 @@ fn notifies_ready_and_stopping() {
 }
 
 #[test]
+fn sigint_and_sigquit_stop_it_cleanly_too() {
+    for sig in ["INT", "QUIT"] {
+        let mut d = Daemon::start();
+        d.virsh(&["hostname"]).expect_ok();
+        d.signal(sig);
+        let st = d.wait_exit(Duration::from_secs(20));
+        assert!(st.success(), "{sig}: {st}");
+        for p in [d.rw(), d.ro(), d.admin(), d.pid_file.clone()] {
+            assert!(!p.exists(), "{sig}: {p:?} left behind");
+        }
+    }
+}
+
+#[test]
 fn sigterm_lets_calls_in_flight_finish() {
     let mut d = Daemon::start_with(Setup {
         env: &[("VIRTVZD_TEST_DELAY", "7=1500")],
@@ -1254,6 +1299,23 @@ fn verbose_and_environment_control_logging() {
     let mut quiet = Daemon::start();
     quiet.stop();
     assert!(!quiet.log_text().contains("info :"), "{}", quiet.log_text());
+    // LIBVIRT_LOG_FILTERS overrides the config's filters: rpc debug lines
+    // at the default warning level.
+    let mut filtered = Daemon::start_with(Setup {
+        config: "log_filters = \"4:rpc\"\n",
+        env: &[("LIBVIRT_LOG_FILTERS", "1:rpc")],
+        ..Setup::default()
+    });
+    filtered.virsh(&["hostname"]).expect_ok();
+    wait_until("rpc debug lines", Duration::from_secs(10), || {
+        filtered.log_text().contains("debug : rpc.")
+    });
+    assert!(
+        !filtered.log_text().contains("debug : daemon"),
+        "{}",
+        filtered.log_text()
+    );
+    filtered.stop();
     // LIBVIRT_LOG_OUTPUTS and LIBVIRT_DEBUG override the config file.
     let other = TempDir::new("envlog");
     let log = other.join("env.log");
