@@ -848,3 +848,37 @@ fn host_values_are_the_hosts() {
     let out = d.virsh(&["maxvcpus", "--type", "qemu"]);
     assert!(out.stderr.contains("unknown type 'qemu'"), "{out:?}");
 }
+
+#[test]
+fn priority_workers_answer_high_calls_while_the_pool_is_stuck() {
+    // One normal worker, blocked for 3 s by CONNECT_GET_CAPABILITIES;
+    // CONNECT_GET_VERSION is @priority high. With a priority worker it
+    // overtakes the stuck call; without one it waits behind it.
+    for (prio, overtakes) in [(1, true), (0, false)] {
+        let d = Daemon::start_with(Setup {
+            config: &format!("min_workers = 1\nmax_workers = 1\nprio_workers = {prio}\n"),
+            env: &[("VIRTVZD_TEST_DELAY", "7=3000")],
+            ..Setup::default()
+        });
+        let mut stuck = Wire::connect(&d.rw());
+        stuck.open("vz:///system", 0);
+        // Opened first: CONNECT_OPEN itself needs a worker.
+        let mut w = Wire::connect(&d.rw());
+        w.open("vz:///system", 0);
+        let slow = stuck.send_call(REMOTE, 7, &[]);
+        // Let the worker pick the slow call up.
+        std::thread::sleep(Duration::from_millis(300));
+        let high = w.send_call(REMOTE, 4, &[]);
+        w.s.set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        let answered = w.recv();
+        if overtakes {
+            let r = answered.expect("a high-priority call waited for the stuck pool");
+            assert_eq!(r.header.serial, high);
+            assert!(r.error().is_none());
+        } else {
+            assert!(answered.is_err(), "answered without a free worker");
+        }
+        assert_eq!(stuck.recv_reply().header.serial, slow);
+    }
+}
