@@ -851,13 +851,13 @@ fn host_values_are_the_hosts() {
 
 #[test]
 fn priority_workers_answer_high_calls_while_the_pool_is_stuck() {
-    // One normal worker, blocked for 3 s by CONNECT_GET_CAPABILITIES;
+    // One normal worker, blocked for 5 s by CONNECT_GET_CAPABILITIES;
     // CONNECT_GET_VERSION is @priority high. With a priority worker it
     // overtakes the stuck call; without one it waits behind it.
     for (prio, overtakes) in [(1, true), (0, false)] {
         let d = Daemon::start_with(Setup {
             config: &format!("min_workers = 1\nmax_workers = 1\nprio_workers = {prio}\n"),
-            env: &[("VIRTVZD_TEST_DELAY", "7=3000")],
+            env: &[("VIRTVZD_TEST_DELAY", "7=5000")],
             ..Setup::default()
         });
         let mut stuck = Wire::connect(&d.rw());
@@ -869,7 +869,9 @@ fn priority_workers_answer_high_calls_while_the_pool_is_stuck() {
         // Let the worker pick the slow call up.
         std::thread::sleep(Duration::from_millis(300));
         let high = w.send_call(REMOTE, 4, &[]);
-        w.s.set_read_timeout(Some(Duration::from_millis(1500)))
+        // Well before the stuck call ends; silence for a while otherwise.
+        let wait = if overtakes { 4000 } else { 1500 };
+        w.s.set_read_timeout(Some(Duration::from_millis(wait)))
             .unwrap();
         let answered = w.recv();
         if overtakes {
