@@ -122,13 +122,14 @@ pub fn get_sysinfo(call: &Call, a: FlagsArgs) -> VirResult<String> {
     conn.driver().host().sysinfo_xml()
 }
 
-/// CONNECT_REGISTER_CLOSE_CALLBACK
+/// CONNECT_REGISTER_CLOSE_CALLBACK: one per connection, refused as the vz
+/// driver refuses a second one.
 pub fn register_close_callback(call: &Call, _: ()) -> VirResult<()> {
     call.conn()?;
     if call.session.set_close_callback(true) {
         return Err(VirError::new(
             crate::error::ErrorCode::OperationInvalid,
-            ErrorDomain::Rpc,
+            ErrorDomain::Parallels,
             "A close callback is already registered",
         ));
     }
@@ -141,7 +142,7 @@ pub fn unregister_close_callback(call: &Call, _: ()) -> VirResult<()> {
     if !call.session.set_close_callback(false) {
         return Err(VirError::new(
             crate::error::ErrorCode::OperationInvalid,
-            ErrorDomain::Rpc,
+            ErrorDomain::Parallels,
             "A different callback was requested",
         ));
     }

@@ -98,9 +98,16 @@ for opener, uri in ((libvirt.open, "{rw}"), (libvirt.openReadOnly, "{ro}")):
     c = opener(uri)
     assert c.getLibVersion() == 9000000, c.getLibVersion()
     info = c.getInfo()
-    assert info[2] > 0 and info[1] > 0, info
+    # model, memory (MiB), CPUs, MHz, nodes, sockets, cores, threads
+    assert info[1] == {mem_mib} and info[2] == {cpus}, info
+    assert info[4] * info[5] * info[6] * info[7] == info[2], info
     assert "<capabilities>" in c.getCapabilities()
     assert c.getType() == "vz"
+    assert c.getHostname() == "{host}", c.getHostname()
+    assert c.getURI().startswith("vz:///system"), c.getURI()
+    assert c.isSecure() == 1
+    assert c.getMaxVcpus(None) == 1028
+    assert c.getFreeMemory() > 0
     assert c.isAlive() == 1
     fired = []
     c.registerCloseCallback(lambda conn, reason, opaque: fired.append(reason), None)
@@ -109,7 +116,12 @@ for opener, uri in ((libvirt.open, "{rw}"), (libvirt.openReadOnly, "{ro}")):
 print("ok")
 "#,
         rw = d.uri(),
-        ro = d.ro_uri()
+        ro = d.ro_uri(),
+        mem_mib = mem_total_kib() / 1024,
+        cpus = online_cpus(),
+        host = fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim()
     ));
     assert_eq!(out.expect_ok().trim(), "ok", "{out:?}");
 }
