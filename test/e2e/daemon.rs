@@ -248,6 +248,59 @@ fn unprivileged_daemon_reads_its_own_config_logs_to_its_cache_and_admins_only_it
 }
 
 #[test]
+fn virsh_spawns_a_session_daemon_and_reuses_it() {
+    // libvirt's client, as an unprivileged user with no daemon running,
+    // starts `virtvzd --timeout=120` from VIRTD_PATH (SBINDIR normally) and
+    // connects to it in the user's runtime directory.
+    assert!(is_root(), "needs root to switch to nobody");
+    let home = TempDir::new("spawn");
+    let bin_dir = home.join("sbin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    fs::copy(binary(), bin_dir.join("virtvzd")).unwrap();
+    fs::set_permissions(bin_dir.join("virtvzd"), fs::Permissions::from_mode(0o755)).unwrap();
+    chown_nobody(home.path());
+    let h = home.path();
+    let virsh_as_nobody = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "virsh",
+        ])
+        .args(["-c", "vz:///session?mode=direct"])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", h.join("config"))
+        .env("XDG_RUNTIME_DIR", h.join("runtime"))
+        .env("XDG_DATA_HOME", h.join("data"))
+        .env("XDG_CACHE_HOME", h.join("cache"))
+        .env("VIRTD_PATH", &bin_dir);
+        run_cmd(&mut cmd, Duration::from_secs(60))
+    };
+    let out = virsh_as_nobody(&["uri"]);
+    assert!(out.expect_ok().starts_with("vz:///session"), "{out:?}");
+    let pid_file = h.join("runtime/libvirt/virtvzd.pid");
+    let pid = fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    assert_eq!(argv[1..], ["--timeout=120"], "{argv:?}");
+    // The next client finds it running and uses it.
+    virsh_as_nobody(&["hostname"]).expect_ok();
+    assert_eq!(fs::read_to_string(&pid_file).unwrap().trim(), pid);
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    wait_until("daemon exit", Duration::from_secs(20), || exited(&pid));
+    assert!(!pid_file.exists());
+}
+
+#[test]
 fn sockets_have_configured_modes_and_group() {
     let mut d = Daemon::start_with(Setup {
         config: "unix_sock_group = \"daemon\"\nunix_sock_rw_perms = \"0770\"\nunix_sock_ro_perms = \"0666\"\nunix_sock_admin_perms = \"0700\"\n",
