@@ -56,7 +56,11 @@ fn bad_command_lines_fail_without_touching_files() {
         (vec!["-t", "abc"], "timeout"),
         (vec!["--timeout=-1"], "timeout"),
         (vec!["--timeout", "99999999999"], "timeout"),
+        (vec!["--timeout", "2147484"], "0 to 2147483"),
+        (vec!["-t"], "timeout"),
         (vec!["-f"], "config"),
+        (vec!["--daemon=yes"], "--daemon"),
+        (vec!["-dv", "-x"], "-x"),
     ] {
         let mut a = vec!["-p", pid];
         a.extend(args.iter().copied());
@@ -68,6 +72,21 @@ fn bad_command_lines_fail_without_touching_files() {
             out.stderr
         );
         assert!(!Path::new(pid).exists(), "{args:?} created the pid file");
+        assert!(
+            out.stderr
+                .ends_with("Try 'virtvzd --help' for more information.\n"),
+            "{args:?}: {:?}",
+            out.stderr
+        );
+    }
+    // -p with no value leaves nothing behind either.
+    let out = run_daemon(&["-p"]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("--pid-file needs a value"), "{out:?}");
+    // --help and --version touch nothing.
+    for a in ["--help", "--version"] {
+        run_daemon(&["-p", pid, a]).expect_ok();
+        assert!(!Path::new(pid).exists(), "{a} created the pid file");
     }
     // An explicit config file that does not exist is an error too.
     let out = run_daemon(&["-p", pid, "-f", "/nonexistent/virtvzd.conf"]);
