@@ -230,6 +230,26 @@ fn wrong_uri_before_open_and_unknown_procedure() {
         Some("internal error: connection already open")
     );
 
+    // An empty or absent name means the daemon's own URI, which GET_URI
+    // then tells (what a client opened with no URI asks).
+    for name in [Some(String::new()), None] {
+        let mut other = Wire::connect(&d.rw());
+        let _: Vec<i32> = other.call(66, &()).unwrap();
+        let () = other.call(1, &(name.clone(), 0u32)).unwrap();
+        let uri: String = other.call(110, &()).unwrap();
+        assert_eq!(uri, "vz:///system", "{name:?}");
+        let t: String = other.call(3, &()).unwrap();
+        assert_eq!(t, "vz");
+    }
+    // parallels:///system is the old name, and says so in its type.
+    let mut old = Wire::connect(&d.rw());
+    let _: Vec<i32> = old.call(66, &()).unwrap();
+    let () = old
+        .call(1, &(Some("parallels:///system".to_string()), 0u32))
+        .unwrap();
+    let t: String = old.call(3, &()).unwrap();
+    assert_eq!(t, "Parallels");
+
     // An unknown procedure: libvirt's RPC error, which clients read as
     // "not supported"; the connection stays usable.
     let e = w.call::<_, ()>(9999, &()).unwrap_err();
