@@ -305,11 +305,26 @@ fn admin_socket_serves_only_the_admin_program() {
     let r = w.recv_reply();
     assert_eq!(r.header.serial, serial);
     assert!(r.error().is_none(), "{:?}", r.error());
-    // ADMIN on the read-write socket.
-    let mut w = Wire::connect(&d.rw());
-    w.send_call(0x0690_0690, 1, &[0, 0, 0, 0]);
-    let e = w.recv_reply().error().expect("refused");
-    assert_eq!(e.code, 39);
+    // ADMIN on the read-write and read-only sockets.
+    for sock in [d.rw(), d.ro()] {
+        let mut w = Wire::connect(&sock);
+        w.send_call(0x0690_0690, 1, &[0, 0, 0, 0]);
+        let e = w.recv_reply().error().expect("refused");
+        assert_eq!((e.code, e.domain), (39, 7), "{sock:?}");
+        assert_eq!(
+            e.message.as_deref(),
+            Some("Cannot find program 110102160 version 1"),
+            "{sock:?}"
+        );
+        // And virt-admin pointed there gets nowhere.
+        let mut cmd = std::process::Command::new("virt-admin");
+        cmd.arg("-c")
+            .arg(format!("virtvzd:///system?socket={}", sock.display()))
+            .arg("srv-list");
+        let out = run_cmd(&mut cmd, Duration::from_secs(60));
+        assert!(!out.ok(), "{out:?}");
+        assert!(out.stderr.contains("Cannot find program"), "{out:?}");
+    }
     // The admin socket is owner-only.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(d.admin()).unwrap().permissions().mode();
