@@ -27,10 +27,10 @@ static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 const MAX_REFUSALS: usize = 16;
 static REFUSALS: AtomicUsize = AtomicUsize::new(0);
 
-/// Turns away a client over `max_clients`: its first call gets `why` as
-/// an error reply and the connection closes. Closing without reading
-/// would kill a libvirt client writing its first call with SIGPIPE, or
-/// leave it with a bare "connection reset".
+/// Turns away a client over `max_clients`: its calls get `why` as an
+/// error reply and the connection closes when it hangs up. Closing without
+/// reading would kill a libvirt client writing its first call with
+/// SIGPIPE, or leave it with a bare "connection reset".
 fn refuse(stream: UnixStream, why: String) {
     if REFUSALS.fetch_add(1, Ordering::AcqRel) >= MAX_REFUSALS {
         REFUSALS.fetch_sub(1, Ordering::AcqRel);
@@ -48,8 +48,10 @@ fn refuse(stream: UnixStream, why: String) {
     }
 }
 
-/// Reads the first packet (bounded in time and size) and answers it with
-/// an RPC error carrying `why`.
+/// Answers the client's calls with an RPC error carrying `why` until it
+/// hangs up (a few calls and a couple of seconds at most): a client that
+/// sends something after its first call failed (virt-admin says goodbye)
+/// must not find the socket closed under it either.
 fn answer_refusal(mut stream: &UnixStream, why: &str) {
     let wait = Some(Duration::from_secs(2));
     if stream.set_nonblocking(false).is_err()
@@ -58,33 +60,44 @@ fn answer_refusal(mut stream: &UnixStream, why: &str) {
     {
         return;
     }
-    let mut head = [0u8; message::BODY_OFFSET];
-    if stream.read_exact(&mut head).is_err() {
-        return;
-    }
-    let Ok(len) = message::check_length(u32::from_be_bytes([head[0], head[1], head[2], head[3]]))
-    else {
-        return;
-    };
-    // Drain the rest of a small first call, so that closing does not reset
-    // the connection before the client has read the answer.
-    let mut rest = (len - message::BODY_OFFSET).min(64 * 1024);
-    let mut sink = [0u8; 4096];
-    while rest > 0 {
-        let n = rest.min(sink.len());
-        match stream.read(&mut sink[..n]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => rest -= n,
+    let error = crate::error::VirError::rpc(why);
+    for _ in 0..8 {
+        let mut head = [0u8; message::BODY_OFFSET];
+        if stream.read_exact(&mut head).is_err() {
+            break;
+        }
+        let Ok(len) =
+            message::check_length(u32::from_be_bytes([head[0], head[1], head[2], head[3]]))
+        else {
+            break;
+        };
+        // Only the small calls a client opens with are drained.
+        let mut rest = len - message::BODY_OFFSET;
+        if rest > 64 * 1024 {
+            break;
+        }
+        let mut sink = [0u8; 4096];
+        while rest > 0 {
+            let n = rest.min(sink.len());
+            match stream.read(&mut sink[..n]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => rest -= n,
+            }
+        }
+        let mut hb = [0u8; message::HEADER_SIZE];
+        hb.copy_from_slice(&head[message::LEN_SIZE..]);
+        let header = message::Header::decode(&hb);
+        if header.mtype != message::MessageType::Call as i32 {
+            continue;
+        }
+        let mut reply = Vec::new();
+        message::begin(&mut reply, &header.reply(message::Status::Error));
+        message::encode_error(&mut reply, &error);
+        message::finish(&mut reply);
+        if stream.write_all(&reply).is_err() {
+            break;
         }
     }
-    let mut hb = [0u8; message::HEADER_SIZE];
-    hb.copy_from_slice(&head[message::LEN_SIZE..]);
-    let header = message::Header::decode(&hb);
-    let mut reply = Vec::new();
-    message::begin(&mut reply, &header.reply(message::Status::Error));
-    message::encode_error(&mut reply, &crate::error::VirError::rpc(why));
-    message::finish(&mut reply);
-    let _ = stream.write_all(&reply);
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
