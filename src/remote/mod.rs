@@ -199,12 +199,16 @@ fn last_word(args: &[u8]) -> u32 {
     }
 }
 
-/// The error domain libvirt's public API reports from, by API name:
-/// snapshot APIs, domain APIs, and the rest (host and connection).
+/// The error domain libvirt's public API reports from, by API name: the
+/// file it lives in (libvirt-domain-snapshot.c, libvirt-domain.c — which
+/// also holds the connection's domain APIs such as
+/// virConnectGetDomainCapabilities — and the host/connection rest).
 pub fn api_error_domain(api: &str) -> ErrorDomain {
     if api.starts_with("virDomainSnapshot") {
         ErrorDomain::DomainSnapshot
-    } else if api.starts_with("virDomain") || api.starts_with("virConnectDomain") {
+    } else if api.starts_with("virDomain")
+        || (api.starts_with("virConnect") && api.contains("Domain"))
+    {
         ErrorDomain::Domain
     } else {
         ErrorDomain::None
