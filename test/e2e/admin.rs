@@ -352,6 +352,52 @@ fn log_outputs_switch_to_a_new_file_at_once() {
     assert!(!bad.ok(), "{bad:?}");
     let out = virt_admin(&d, &["daemon-log-outputs"]);
     assert!(out.expect_ok().contains(&spec), "{out:?}");
+    // Two outputs at once, then "" for the default one (stderr here: in
+    // the foreground, no journal), as libvirt resets them.
+    let both = format!("4:stderr {spec}");
+    virt_admin(&d, &["daemon-log-outputs", &both]).expect_ok();
+    assert!(virt_admin(&d, &["daemon-log-outputs"])
+        .expect_ok()
+        .contains(&both));
+    virt_admin(&d, &["daemon-log-outputs", ""]).expect_ok();
+    let out = virt_admin(&d, &["daemon-log-outputs"]);
+    assert!(
+        out.expect_ok().contains("Logging outputs: 1:stderr"),
+        "{out:?}"
+    );
+    // Filters set, then cleared with "".
+    virt_admin(&d, &["daemon-log-filters", "3:rpc 1:vz"]).expect_ok();
+    assert!(virt_admin(&d, &["daemon-log-filters"])
+        .expect_ok()
+        .contains("Logging filters: 3:rpc 1:vz"));
+    virt_admin(&d, &["daemon-log-filters", ""]).expect_ok();
+    let out = virt_admin(&d, &["daemon-log-filters"]);
+    assert_eq!(out.expect_ok().trim(), "Logging filters:", "{out:?}");
+}
+
+#[test]
+fn stderr_output_carries_libvirts_line_format() {
+    let mut d = Daemon::start_with(Setup {
+        args: &["-v"],
+        env: &[("LIBVIRT_LOG_OUTPUTS", "2:stderr")],
+        ..Setup::default()
+    });
+    d.stop();
+    let mut err = String::new();
+    let mut child_err = d.child_stderr.take().expect("stderr kept");
+    std::io::Read::read_to_string(&mut child_err, &mut err).unwrap();
+    // "TIMESTAMP: THREAD: LEVEL : CATEGORY : MESSAGE"
+    let line = err
+        .lines()
+        .find(|l| l.ends_with("info : daemon : virtvzd 9.0.0 serving vz:///system"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let (stamp, rest) = line.split_once("+0000: ").unwrap();
+    assert_eq!(stamp.len(), "2026-12-01 22:29:47.123".len(), "{line}");
+    assert!(
+        rest.split(':').next().unwrap().parse::<u32>().is_ok(),
+        "{line}"
+    );
+    assert!(err.contains("info : daemon : virtvzd stopped"), "{err}");
 }
 
 #[test]

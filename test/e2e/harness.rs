@@ -119,6 +119,8 @@ pub fn run_cmd(cmd: &mut Command, limit: Duration) -> Out {
 pub struct Daemon {
     pub dir: TempDir,
     pub child: Option<Child>,
+    /// The standard error of a daemon that has exited (if it was piped).
+    pub child_stderr: Option<std::process::ChildStderr>,
     pub sock_dir: PathBuf,
     pub pid_file: PathBuf,
     pub config: PathBuf,
@@ -183,6 +185,7 @@ impl Daemon {
             log,
             dir,
             child: None,
+            child_stderr: None,
         }
     }
 
@@ -274,6 +277,7 @@ impl Daemon {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(st) = child.try_wait().expect("wait") {
+                self.child_stderr = child.stderr.take();
                 self.child = None;
                 return st;
             }
