@@ -1000,6 +1000,23 @@ fn init_script_starts_reports_reloads_and_stops() {
     assert!(!d.rw().exists() && !pid_file.exists());
     assert_eq!(run("status").code, Some(3));
     assert!(run("stop").expect_ok().contains("not running"));
+    // A daemon killed behind the script's back: "dead" while its pid file
+    // remains, and a start takes its stale files over.
+    run("start").expect_ok();
+    let pid = fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    wait_until("killed", Duration::from_secs(20), || exited(&pid));
+    let status = run("status");
+    assert_eq!(status.code, Some(1), "{status:?}");
+    assert!(status.stdout.contains("dead, but"), "{status:?}");
+    // Nor does another program that took the dead daemon's pid count.
+    let mut other = Spawned(Command::new("sleep").arg("60").spawn().unwrap());
+    fs::write(&pid_file, format!("{}\n", other.0.id())).unwrap();
+    assert_eq!(run("status").code, Some(1));
+    let _ = other.0.kill();
+    run("start").expect_ok();
+    d.virsh(&["hostname"]).expect_ok();
+    run("stop").expect_ok();
 }
 
 #[test]
