@@ -1004,7 +1004,11 @@ fn init_script_starts_reports_reloads_and_stops() {
     // remains, and a start takes its stale files over.
     run("start").expect_ok();
     let pid = fs::read_to_string(&pid_file).unwrap().trim().to_string();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
     wait_until("killed", Duration::from_secs(20), || exited(&pid));
     let status = run("status");
     assert_eq!(status.code, Some(1), "{status:?}");
@@ -1364,11 +1368,34 @@ fn sigterm_lets_calls_in_flight_finish() {
     let serial = w.send_call(REMOTE, 7, &[]);
     std::thread::sleep(Duration::from_millis(300));
     d.signal("TERM");
+    // No new client gets in while the call finishes.
+    wait_until("no longer accepting", Duration::from_secs(10), || {
+        std::os::unix::net::UnixStream::connect(d.rw()).is_err()
+    });
     let r = w.recv_reply();
     assert_eq!(r.header.serial, serial);
     assert!(r.error().is_none(), "the call in flight was cut off");
     assert!(w.closed_by_server());
     assert!(d.wait_exit(Duration::from_secs(20)).success());
+    assert!(!d.rw().exists() && !d.pid_file.exists());
+}
+
+#[test]
+fn sigterm_waits_for_a_stuck_call_only_so_long() {
+    // A call stuck for a minute: the daemon gives it its 15 s grace, then
+    // closes the client and exits 0 all the same.
+    let mut d = Daemon::start_with(Setup {
+        env: &[("VIRTVZD_TEST_DELAY", "7=60000")],
+        ..Setup::default()
+    });
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    w.send_call(REMOTE, 7, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal("TERM");
+    w.s.set_read_timeout(Some(Duration::from_secs(50))).unwrap();
+    assert!(w.closed_by_server(), "the stuck client was never closed");
+    assert!(d.wait_exit(Duration::from_secs(50)).success());
     assert!(!d.rw().exists() && !d.pid_file.exists());
 }
 
