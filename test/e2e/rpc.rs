@@ -459,6 +459,28 @@ fn malformed_input_never_hurts_anyone_else() {
             "Unable to decode message payload",
         ),
         (
+            "a name that is not UTF-8",
+            frame(
+                &open_hdr,
+                &[0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xfe, 0, 0, 0, 0, 0, 0],
+            ),
+            39,
+            "Unable to decode message payload",
+        ),
+        (
+            "a string over 4 MiB",
+            frame(&open_hdr, &{
+                let len = 4 * 1024 * 1024 + 4;
+                let mut b = vec![0, 0, 0, 1];
+                b.extend_from_slice(&(len as u32).to_be_bytes());
+                b.resize(8 + len, b'a');
+                b.extend_from_slice(&[0, 0, 0, 0]);
+                b
+            }),
+            39,
+            "Unable to decode message payload",
+        ),
+        (
             "trailing garbage",
             frame(
                 &header_bytes(REMOTE, 1, 66, 0, 0),
