@@ -36,6 +36,11 @@ export CARGO_TARGET_DIR
 
 SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	-e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' -e 's|@DEFAULTDIR@|$(DEFAULTDIR)|g'
+# The manual page and the config file name the default paths as they are
+# (so they read right in the source tree): moved with the build's settings.
+PATHS = sed -e 's|/etc/libvirt/|$(SYSCONFDIR)/libvirt/|g' \
+	-e 's|/run/libvirt/|$(RUNSTATEDIR)/libvirt/|g' -e 's|/run/virtvzd\.pid|$(RUNSTATEDIR)/virtvzd.pid|g' \
+	-e 's|/var/lib/libvirt|$(LOCALSTATEDIR)/lib/libvirt|g' -e 's|/var/log/libvirt|$(LOCALSTATEDIR)/log/libvirt|g'
 
 UNITS = virtvzd.service virtvzd.socket virtvzd-ro.socket virtvzd-admin.socket
 
@@ -65,14 +70,17 @@ check:
 	$(CARGO) test --release
 	$(CARGO) build --release --manifest-path test/prlsdk-emu/Cargo.toml
 	VIRTVZD_TEST_SDK_LIBRARY=$(SDK_EMU_LIBRARY) $(CARGO) test --release --test e2e -- $(SDK_PASS_TESTS)
+	@# systemd-analyze exits 0 on most complaints: any output is a failure.
 	@if command -v systemd-analyze >/dev/null 2>&1; then \
 	  tmp=$$(mktemp -d) && \
 	  for u in $(UNITS); do \
 	    sed -e 's|@SBINDIR@|$(CURDIR)/$(CARGO_TARGET_DIR)/release|g' -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
 	        -e 's|@DEFAULTDIR@|$(DEFAULTDIR)|g' units/$$u > $$tmp/$$u; \
 	  done && \
-	  (cd $$tmp && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no $(UNITS)) && \
-	  rm -rf $$tmp && echo "systemd-analyze verify: units OK"; \
+	  out=$$(cd $$tmp && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no $(UNITS) 2>&1); \
+	  rc=$$?; rm -rf $$tmp; \
+	  if [ $$rc != 0 ] || [ -n "$$out" ]; then echo "$$out"; echo "systemd-analyze verify: units FAILED"; exit 1; fi; \
+	  echo "systemd-analyze verify: units OK"; \
 	else echo "systemd-analyze not installed: unit check skipped"; fi
 
 bench: all
@@ -86,7 +94,8 @@ install: $(VIRTVZD_BINARY)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(INITDIR) $(DESTDIR)$(DEFAULTDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(VIRTVZD_BINARY) $(DESTDIR)$(SBINDIR)/virtvzd
-	install -m 0644 etc/virtvzd.conf $(DESTDIR)$(SYSCONFDIR)/libvirt/virtvzd.conf
+	$(PATHS) etc/virtvzd.conf > $(DESTDIR)$(SYSCONFDIR)/libvirt/virtvzd.conf
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/libvirt/virtvzd.conf
 	for u in $(UNITS); do \
 	  $(SUBST) units/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
@@ -96,7 +105,7 @@ install: $(VIRTVZD_BINARY)
 	  $(SUBST) etc/openrc/virtvzd > $(DESTDIR)$(INITDIR)/virtvzd && chmod 0755 $(DESTDIR)$(INITDIR)/virtvzd; \
 	fi
 	install -m 0644 etc/default/virtvzd $(DESTDIR)$(DEFAULTDIR)/virtvzd
-	$(SUBST) man8/virtvzd.8 > $(DESTDIR)$(MANDIR)/man8/virtvzd.8
+	$(PATHS) man8/virtvzd.8 > $(DESTDIR)$(MANDIR)/man8/virtvzd.8
 	chmod 0644 $(DESTDIR)$(MANDIR)/man8/virtvzd.8
 
 uninstall:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the end-to-end tests need when it is missing: Debian's
 # libvirt-clients (virsh, virt-admin) and python3-libvirt (for
-# /usr/bin/python3, the interpreter that has the module). Quiet when all is
+# /usr/bin/python3, the interpreter that has the module), and the system
+# tools the daemon tests drive. Quiet when all is
 # there; a clear message and a non-zero exit when it cannot install.
 set -u
 
@@ -9,8 +10,15 @@ missing=""
 command -v virsh >/dev/null 2>&1 && command -v virt-admin >/dev/null 2>&1 \
   || missing="$missing libvirt-clients"
 /usr/bin/python3 -c 'import libvirt' >/dev/null 2>&1 || missing="$missing python3-libvirt"
-command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+command -v setpriv >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 \
+  || missing="$missing util-linux"
 command -v make >/dev/null 2>&1 || missing="$missing make"
+# The activation test uses systemd's own activator; the manual page test
+# renders with man and groff; the OpenRC test drives start-stop-daemon.
+command -v systemd-socket-activate >/dev/null 2>&1 || missing="$missing systemd"
+command -v man >/dev/null 2>&1 || missing="$missing man-db"
+command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
+command -v start-stop-daemon >/dev/null 2>&1 || missing="$missing dpkg"
 
 [ -z "$missing" ] && exit 0
 

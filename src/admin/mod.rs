@@ -104,17 +104,33 @@ impl AdminProgram {
         self.servers.get().map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The server named `name`, or libvirt's NO_SERVER error as the
+    /// server layer words it (what LOOKUP_SERVER and most calls answer).
     fn server(&self, name: &str) -> VirResult<&Arc<Server>> {
-        self.servers()
-            .iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| {
-                VirError::new(
-                    ErrorCode::NoServer,
-                    ErrorDomain::Rpc,
-                    format!("No server named '{name}'"),
-                )
-            })
+        self.find_server(name).ok_or_else(|| {
+            VirError::new(
+                ErrorCode::NoServer,
+                ErrorDomain::Rpc,
+                format!("No server named '{name}'"),
+            )
+        })
+    }
+
+    /// As [`Self::server`], worded as libvirt's hand-written admin
+    /// dispatchers word it (threadpool and client-limit setters, client
+    /// info).
+    fn server_for_dispatch(&self, name: &str) -> VirResult<&Arc<Server>> {
+        self.find_server(name).ok_or_else(|| {
+            VirError::new(
+                ErrorCode::NoServer,
+                ErrorDomain::Admin,
+                format!("no server with matching name '{name}' found"),
+            )
+        })
+    }
+
+    fn find_server(&self, name: &str) -> Option<&Arc<Server>> {
+        self.servers().iter().find(|s| s.name() == name)
     }
 }
 
@@ -199,7 +215,7 @@ fn get_lib_version(_: &Ctx, _: ()) -> VirResult<u64> {
 }
 
 fn list_servers(c: &Ctx, a: ListServersArgs) -> VirResult<ListServersRet> {
-    no_flags(a.flags, "virAdmConnectListServers")?;
+    no_flags(a.flags, "adminConnectListServers")?;
     let all = c.program.servers();
     Ok(ListServersRet {
         servers: if a.need_results != 0 {
@@ -216,8 +232,8 @@ fn list_servers(c: &Ctx, a: ListServersArgs) -> VirResult<ListServersRet> {
 }
 
 fn lookup_server(c: &Ctx, a: LookupServerArgs) -> VirResult<ServerRef> {
-    no_flags(a.flags, "virAdmConnectLookupServer")?;
     let s = c.program.server(&a.name)?;
+    no_flags(a.flags, "adminConnectLookupServer")?;
     Ok(ServerRef {
         name: s.name().to_string(),
     })
@@ -231,8 +247,9 @@ fn uint(field: &str, v: usize) -> TypedParam {
 }
 
 fn get_threadpool(c: &Ctx, a: ServerArgs) -> VirResult<ParamsRet> {
+    let server = c.program.server(&a.srv.name)?;
     no_flags(a.flags, "adminServerGetThreadPoolParameters")?;
-    let st = c.program.server(&a.srv.name)?.pool_stats();
+    let st = server.pool_stats();
     Ok(ParamsRet {
         params: vec![
             uint("minWorkers", st.limits.min),
@@ -257,13 +274,6 @@ fn uint_params<'p>(params: &'p [TypedParam], allowed: &[&str]) -> VirResult<Vec<
                 format!("parameter '{}' not supported", p.field),
             ));
         }
-        let TypedValue::UInt(v) = p.value else {
-            return Err(VirError::new(
-                ErrorCode::InvalidArg,
-                ErrorDomain::None,
-                format!("invalid type for parameter '{}', expected 'uint'", p.field),
-            ));
-        };
         if out.iter().any(|(f, _)| *f == p.field) {
             return Err(VirError::new(
                 ErrorCode::InvalidArg,
@@ -271,34 +281,52 @@ fn uint_params<'p>(params: &'p [TypedParam], allowed: &[&str]) -> VirResult<Vec<
                 format!("parameter '{}' occurs multiple times", p.field),
             ));
         }
+        let TypedValue::UInt(v) = p.value else {
+            return Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::None,
+                format!(
+                    "invalid type '{}' for parameter '{}', expected 'uint'",
+                    p.value.type_name(),
+                    p.field
+                ),
+            ));
+        };
         out.push((p.field.as_str(), v));
     }
     Ok(out)
 }
 
-fn invalid(detail: &str) -> VirError {
-    VirError::new(ErrorCode::InvalidArg, ErrorDomain::Admin, detail)
+/// VIR_ERR_INVALID_ARG from the thread pool (libvirt's util layer: no
+/// error domain).
+fn pool_invalid(detail: &str) -> VirError {
+    VirError::new(ErrorCode::InvalidArg, ErrorDomain::None, detail)
 }
 
 fn set_threadpool(c: &Ctx, a: ServerSetArgs) -> VirResult<()> {
+    let server = c.program.server_for_dispatch(&a.srv.name)?;
     no_flags(a.flags, "adminServerSetThreadPoolParameters")?;
-    let server = c.program.server(&a.srv.name)?;
     let given = uint_params(&a.params.0, &["minWorkers", "maxWorkers", "prioWorkers"])?;
     let mut cfg = server.config();
+    let mut max_given = None;
     for (field, v) in given {
         let v = v as usize;
         match field {
             "minWorkers" => cfg.workers.min = v,
-            "maxWorkers" => cfg.workers.max = v,
+            "maxWorkers" => {
+                cfg.workers.max = v;
+                max_given = Some(v);
+            }
             _ => cfg.workers.prio = v,
         }
     }
-    if cfg.workers.max == 0 {
-        return Err(invalid("maxWorkers must be greater than 0"));
-    }
     if cfg.workers.min > cfg.workers.max {
-        return Err(invalid(
-            "minWorkers must be less than or equal to maxWorkers",
+        return Err(pool_invalid("minWorkers cannot be larger than maxWorkers"));
+    }
+    // Every pool here has workers, and libvirt will not take them away.
+    if max_given == Some(0) {
+        return Err(pool_invalid(
+            "maxWorkers must not be switched from zero to non-zero and vice versa",
         ));
     }
     server.set_config(cfg);
@@ -321,8 +349,8 @@ fn client_ref(server: &Server, client: &Client) -> ClientRef {
 }
 
 fn list_clients(c: &Ctx, a: ListClientsArgs) -> VirResult<ListClientsRet> {
-    no_flags(a.flags, "adminServerListClients")?;
     let server = c.program.server(&a.srv.name)?;
+    no_flags(a.flags, "adminServerListClients")?;
     let clients = server.clients();
     Ok(ListClientsRet {
         ret: clients.len() as u32,
@@ -334,44 +362,35 @@ fn list_clients(c: &Ctx, a: ListClientsArgs) -> VirResult<ListClientsRet> {
     })
 }
 
-fn find_client(server: &Server, id: u64, wording_of_dispatch: bool) -> VirResult<Arc<Client>> {
+/// The client with this id, or libvirt's NO_CLIENT error as the server
+/// layer words it.
+fn find_client(server: &Server, id: u64) -> VirResult<Arc<Client>> {
     server.client(id).ok_or_else(|| {
-        if wording_of_dispatch {
-            VirError::new(
-                ErrorCode::NoClient,
-                ErrorDomain::Admin,
-                format!("no client with matching id '{id}' found"),
-            )
-        } else {
-            VirError::new(
-                ErrorCode::NoClient,
-                ErrorDomain::Rpc,
-                format!("No client with matching ID '{id}'"),
-            )
-        }
-    })
-}
-
-fn lookup_client(c: &Ctx, a: LookupClientArgs) -> VirResult<ClientRef> {
-    no_flags(a.flags, "virAdmServerLookupClient")?;
-    let server = c.program.server(&a.srv.name)?;
-    let client = find_client(server, a.id, false)?;
-    Ok(client_ref(server, &client))
-}
-
-fn server_of_client<'a>(c: &'a Ctx, name: &str) -> VirResult<&'a Arc<Server>> {
-    c.program.server(name).map_err(|_| {
         VirError::new(
-            ErrorCode::NoServer,
-            ErrorDomain::Admin,
-            format!("no server with matching name '{name}' found"),
+            ErrorCode::NoClient,
+            ErrorDomain::Rpc,
+            format!("No client with matching ID '{id}'"),
         )
     })
 }
 
+fn lookup_client(c: &Ctx, a: LookupClientArgs) -> VirResult<ClientRef> {
+    let server = c.program.server(&a.srv.name)?;
+    no_flags(a.flags, "adminServerLookupClient")?;
+    let client = find_client(server, a.id)?;
+    Ok(client_ref(server, &client))
+}
+
 fn client_info(c: &Ctx, a: ClientArgs) -> VirResult<ParamsRet> {
-    let server = server_of_client(c, &a.clnt.srv.name)?;
-    let client = find_client(server, a.clnt.id, true)?;
+    let server = c.program.server_for_dispatch(&a.clnt.srv.name)?;
+    // libvirt's dispatcher words its own error over the server layer's.
+    let client = server.client(a.clnt.id).ok_or_else(|| {
+        VirError::new(
+            ErrorCode::NoClient,
+            ErrorDomain::Admin,
+            format!("no client with matching id '{}' found", a.clnt.id),
+        )
+    })?;
     no_flags(a.flags, "adminClientGetInfo")?;
     let mut params = vec![TypedParam::new(
         "readonly",
@@ -413,16 +432,16 @@ fn passwd_name(file: &str, id: u32) -> Option<String> {
 }
 
 fn client_close(c: &Ctx, a: ClientArgs) -> VirResult<()> {
-    let server = server_of_client(c, &a.clnt.srv.name)?;
-    let client = find_client(server, a.clnt.id, true)?;
+    let server = c.program.server(&a.clnt.srv.name)?;
+    let client = find_client(server, a.clnt.id)?;
     no_flags(a.flags, "adminClientClose")?;
     client.close();
     Ok(())
 }
 
 fn get_client_limits(c: &Ctx, a: ServerArgs) -> VirResult<ParamsRet> {
-    no_flags(a.flags, "adminServerGetClientLimits")?;
     let server = c.program.server(&a.srv.name)?;
+    no_flags(a.flags, "adminServerGetClientLimits")?;
     let cfg = server.config();
     Ok(ParamsRet {
         params: vec![
@@ -436,8 +455,8 @@ fn get_client_limits(c: &Ctx, a: ServerArgs) -> VirResult<ParamsRet> {
 }
 
 fn set_client_limits(c: &Ctx, a: ServerSetArgs) -> VirResult<()> {
+    let server = c.program.server_for_dispatch(&a.srv.name)?;
     no_flags(a.flags, "adminServerSetClientLimits")?;
-    let server = server_of_client(c, &a.srv.name)?;
     let given = uint_params(&a.params.0, &["nclients_max", "nclients_unauth_max"])?;
     let mut cfg = server.config();
     for (field, v) in given {
@@ -447,7 +466,9 @@ fn set_client_limits(c: &Ctx, a: ServerSetArgs) -> VirResult<()> {
         }
     }
     if cfg.max_clients < cfg.max_anonymous_clients {
-        return Err(invalid(
+        return Err(VirError::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Rpc,
             "The overall maximum number of clients must be greater than the maximum number of clients waiting for authentication",
         ));
     }
@@ -497,13 +518,13 @@ fn set_logging_filters(c: &Ctx, a: SetLoggingArgs) -> VirResult<()> {
         .map_err(log_error)
 }
 
+/// No server here listens on TLS: libvirt's answer for such a server.
 fn update_tls_files(c: &Ctx, a: ServerArgs) -> VirResult<()> {
     c.program.server(&a.srv.name)?;
     no_flags(a.flags, "adminServerUpdateTlsFiles")?;
-    Err(VirError::new(
-        ErrorCode::OperationInvalid,
-        ErrorDomain::Admin,
-        "Server doesn't have TLS enabled",
+    Err(VirError::internal(
+        ErrorDomain::Rpc,
+        "no tls service found, unable to update tls files",
     ))
 }
 

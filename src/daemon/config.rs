@@ -30,6 +30,47 @@ pub const LIVE_KEYS: &[&str] = &[
     "admin_keepalive_count",
 ];
 
+macro_rules! restart_keys {
+    ($($key:ident),* $(,)?) => {
+        /// Keys that take effect only at the next start (sockets, auth,
+        /// identity, the SDK): SIGHUP leaves them as they were.
+        pub const RESTART_KEYS: &[&str] = &[$(stringify!($key)),*];
+
+        /// The restart-only keys whose value differs between `old` and
+        /// `new`, so a reload can say they wait for a restart.
+        pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+            let mut changed = Vec::new();
+            $(if old.$key != new.$key {
+                changed.push(stringify!($key));
+            })*
+            changed
+        }
+    };
+}
+
+restart_keys!(
+    unix_sock_group,
+    unix_sock_ro_perms,
+    unix_sock_rw_perms,
+    unix_sock_admin_perms,
+    unix_sock_dir,
+    auth_unix_ro,
+    auth_unix_rw,
+    access_drivers,
+    sasl_allowed_username_list,
+    max_queued_clients,
+    admin_max_queued_clients,
+    audit_level,
+    audit_logging,
+    host_uuid,
+    host_uuid_source,
+    ovs_timeout,
+    vz_sdk,
+    vz_sdk_library,
+    vz_embedded_dir,
+    vz_job_timeout,
+);
+
 /// Keys libvirt's modular daemons read only when built with TCP/TLS (or no
 /// longer read at all): accepted and ignored, as libvirt does.
 const IGNORED_KEYS: &[&str] = &[
@@ -318,6 +359,22 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         admin_max_client_requests,
         r.uint("admin_max_client_requests", 1)?
     );
+    if c.max_clients < c.max_anonymous_clients {
+        // libvirt refuses to create such a server, and so do we.
+        let key = if table.contains_key("max_clients") {
+            "max_clients"
+        } else {
+            "max_anonymous_clients"
+        };
+        return Err(r.error(
+            key,
+            &format!(
+                "the maximum number of clients ({}) must not be less than the number of \
+                 clients waiting for authentication (max_anonymous_clients, {})",
+                c.max_clients, c.max_anonymous_clients
+            ),
+        ));
+    }
     if c.min_workers > c.max_workers {
         return Err(r.error("min_workers", "must not be larger than max_workers"));
     }
@@ -329,7 +386,13 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     }
     set!(log_level, r.uint_range("log_level", 0, 4)?);
     c.log_filters = r.string("log_filters")?;
+    if let Some(f) = &c.log_filters {
+        super::logging::validate_filters(f).map_err(|e| r.error("log_filters", &e))?;
+    }
     c.log_outputs = r.string("log_outputs")?;
+    if let Some(o) = &c.log_outputs {
+        super::logging::check_outputs(o).map_err(|e| r.error("log_outputs", &e))?;
+    }
     set!(audit_level, r.uint_range("audit_level", 0, 2)?);
     set!(audit_logging, r.boolean("audit_logging")?);
     c.host_uuid = r.string("host_uuid")?;
@@ -379,9 +442,13 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     }
     c.vz_embedded_dir = r.string("vz_embedded_dir")?.map(PathBuf::from);
     set!(vz_job_timeout, r.uint_range("vz_job_timeout", 1, 86_400)?);
-    if let Some(d) = &c.vz_embedded_dir {
-        if !d.is_absolute() {
-            return Err(r.error("vz_embedded_dir", "must be an absolute path"));
+    // The daemon works from / once in the background.
+    for (key, dir) in [
+        ("vz_embedded_dir", &c.vz_embedded_dir),
+        ("unix_sock_dir", &c.unix_sock_dir),
+    ] {
+        if dir.as_ref().is_some_and(|d| !d.is_absolute()) {
+            return Err(r.error(key, "must be an absolute path"));
         }
     }
 
@@ -699,14 +766,41 @@ vz_job_timeout = 60
             ("vz_sdk = \"maybe\"", "vz_sdk"),
             ("vz_sdk_library = \"\"", "vz_sdk_library"),
             ("vz_embedded_dir = \"relative\"", "vz_embedded_dir"),
+            ("unix_sock_dir = \"run/libvirt\"", "unix_sock_dir"),
             ("vz_job_timeout = 0", "vz_job_timeout"),
             ("max_clients = 99999999999", "max_clients"),
             ("access_drivers = \"none\"", "access_drivers"),
+            ("max_clients = 10", "max_clients"),
+            ("max_anonymous_clients = 6000", "max_anonymous_clients"),
+            ("log_filters = \"1:rpc bogus\"", "log_filters"),
+            ("log_filters = \"7:rpc\"", "log_filters"),
+            ("log_outputs = \"3:stderr 2:file:rel.log\"", "log_outputs"),
+            ("log_outputs = \"3:printer\"", "log_outputs"),
         ] {
             let e = parse(text).unwrap_err();
             assert_eq!(e.key.as_deref(), Some(key), "{text}: {e}");
             assert_eq!(e.line, Some(1), "{text}");
         }
+    }
+
+    #[test]
+    fn every_key_is_live_or_needs_a_restart() {
+        let mut all: Vec<&str> = LIVE_KEYS.iter().chain(RESTART_KEYS).copied().collect();
+        all.sort_unstable();
+        let mut known = KNOWN_KEYS.to_vec();
+        known.sort_unstable();
+        assert_eq!(all, known);
+        let old = Config::default();
+        let new = Config {
+            unix_sock_dir: Some("/elsewhere".into()),
+            max_workers: 3,
+            vz_job_timeout: 9,
+            ..Config::default()
+        };
+        assert_eq!(
+            restart_only_changes(&old, &new),
+            ["unix_sock_dir", "vz_job_timeout"]
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ enum Sink {
         ident: String,
         sock: Option<UnixDatagram>,
     },
-    Journald(UnixDatagram),
+    /// Unconnected: every message goes to the journal's socket by name,
+    /// so a journal that restarts is found again.
+    Journald(Option<UnixDatagram>),
 }
 
 struct Output {
@@ -81,34 +83,49 @@ fn level_filter(p: u32) -> log::LevelFilter {
     }
 }
 
-fn parse_level(s: &str, what: &str) -> Result<u32, String> {
+/// A priority: 1 (debug) to 4 (error).
+fn parse_priority(s: &str) -> Option<u32> {
     match s {
-        "1" => Ok(1),
-        "2" => Ok(2),
-        "3" => Ok(3),
-        "4" => Ok(4),
-        _ => Err(format!(
-            "invalid log priority '{s}' in {what}: use 1 (debug) to 4 (error)"
-        )),
+        "1" => Some(1),
+        "2" => Some(2),
+        "3" => Some(3),
+        "4" => Some(4),
+        _ => None,
     }
 }
 
+/// `LIBVIRT_DEBUG`: a number or its name, as libvirt reads it.
+fn parse_default_priority(s: &str) -> Result<u32, String> {
+    match s {
+        "debug" => Ok(1),
+        "info" => Ok(2),
+        "warning" => Ok(3),
+        "error" => Ok(4),
+        _ => parse_priority(s)
+            .ok_or_else(|| format!("Failed to set logging priority, argument '{s}' is invalid")),
+    }
+}
+
+/// One filter, worded as libvirt words its errors.
+fn parse_filter(item: &str) -> Result<Filter, String> {
+    let (lvl, name) = item
+        .split_once(':')
+        .ok_or_else(|| format!("Malformed format for filter '{item}'"))?;
+    let level = parse_priority(lvl)
+        .ok_or_else(|| format!("Invalid priority '{lvl}' for filter '{item}'"))?;
+    // A leading '+' once asked for stack traces; libvirt ignores it now.
+    let pattern = name.strip_prefix('+').unwrap_or(name);
+    if pattern.is_empty() {
+        return Err(format!("Invalid match string '{name}'"));
+    }
+    Ok(Filter {
+        level,
+        name: pattern.to_string(),
+    })
+}
+
 fn parse_filters(text: &str) -> Result<Vec<Filter>, String> {
-    text.split_whitespace()
-        .map(|item| {
-            let (lvl, name) = item
-                .split_once(':')
-                .ok_or_else(|| format!("invalid log filter '{item}': expected LEVEL:NAME"))?;
-            let name = name.trim_start_matches('+');
-            if name.is_empty() {
-                return Err(format!("invalid log filter '{item}': empty name"));
-            }
-            Ok(Filter {
-                level: parse_level(lvl, "log filter")?,
-                name: name.to_string(),
-            })
-        })
-        .collect()
+    text.split_whitespace().map(parse_filter).collect()
 }
 
 /// Checks a filters string.
@@ -116,24 +133,58 @@ pub fn validate_filters(s: &str) -> Result<(), String> {
     parse_filters(s).map(|_| ())
 }
 
-fn open_output(item: &str) -> Result<Output, String> {
+/// The destination of one output, checked but not opened yet.
+enum Destination<'a> {
+    Stderr,
+    File(&'a Path),
+    Syslog(&'a str),
+    Journald,
+}
+
+/// Parses one output, worded as libvirt words its errors.
+fn parse_output(item: &str) -> Result<(u32, Destination<'_>), String> {
     let (lvl, rest) = item
         .split_once(':')
-        .ok_or_else(|| format!("invalid log output '{item}': expected LEVEL:TYPE[:DATA]"))?;
-    let level = parse_level(lvl, "log output")?;
+        .ok_or_else(|| format!("Malformed format for log output '{item}'"))?;
+    let level = parse_priority(lvl)
+        .ok_or_else(|| format!("Invalid log priority '{lvl}' for log output '{item}'"))?;
     let (kind, data) = match rest.split_once(':') {
         Some((k, d)) => (k, Some(d)),
         None => (rest, None),
     };
-    let sink = match (kind, data) {
-        ("stderr", None) => Sink::Stderr,
-        ("file", Some(path)) => {
+    let malformed = || {
+        format!("Log output '{item}' does not meet the format requirements for destination type '{kind}'")
+    };
+    let dest = match (kind, data) {
+        ("stderr", None) => Destination::Stderr,
+        ("journald", None) => Destination::Journald,
+        ("syslog", Some(ident)) if !ident.is_empty() => Destination::Syslog(ident),
+        ("file", Some(path)) if !path.is_empty() => {
             let path = Path::new(path);
+            // libvirt would take it relative to the daemon's working
+            // directory, which is / once it runs in the background.
             if !path.is_absolute() {
                 return Err(format!(
-                    "invalid log output '{item}': the file must be an absolute path"
+                    "Log output '{item}': the file must be an absolute path"
                 ));
             }
+            Destination::File(path)
+        }
+        ("stderr" | "journald" | "syslog" | "file", _) => return Err(malformed()),
+        _ => {
+            return Err(format!(
+                "Invalid log destination '{kind}' for log output '{item}'"
+            ))
+        }
+    };
+    Ok((level, dest))
+}
+
+fn open_output(item: &str) -> Result<Output, String> {
+    let (level, dest) = parse_output(item)?;
+    let sink = match dest {
+        Destination::Stderr => Sink::Stderr,
+        Destination::File(path) => {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
@@ -142,28 +193,22 @@ fn open_output(item: &str) -> Result<Output, String> {
                 .create(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+                .map_err(|e| format!("failed to open {}: {e}", path.display()))?;
             Sink::File(Mutex::new(f))
         }
-        ("syslog", Some(ident)) if !ident.is_empty() => Sink::Syslog {
+        Destination::Syslog(ident) => Sink::Syslog {
             ident: ident.to_string(),
-            sock: connect_datagram("/dev/log"),
+            sock: connect_datagram(SYSLOG_SOCKET),
         },
-        ("journald", None) => match connect_datagram("/run/systemd/journal/socket") {
-            Some(s) => Sink::Journald(s),
-            None => Sink::Syslog {
-                ident: "virtvzd".to_string(),
-                sock: connect_datagram("/dev/log"),
-            },
-        },
-        _ => {
-            return Err(format!(
-                "invalid log output '{item}': types are stderr, file:PATH, syslog:IDENT, journald"
-            ))
-        }
+        Destination::Journald => Sink::Journald(UnixDatagram::unbound().ok()),
     };
     Ok(Output { level, sink })
 }
+
+/// The local syslog socket.
+const SYSLOG_SOCKET: &str = "/dev/log";
+/// The systemd journal's native socket.
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
 fn connect_datagram(path: &str) -> Option<UnixDatagram> {
     let s = UnixDatagram::unbound().ok()?;
@@ -180,6 +225,51 @@ pub fn validate_outputs(s: &str) -> Result<(), String> {
     parse_outputs(s).map(|_| ())
 }
 
+/// Checks an outputs string's syntax only (a config file being read must
+/// not create log files).
+pub fn check_outputs(s: &str) -> Result<(), String> {
+    s.split_whitespace()
+        .try_for_each(|item| parse_output(item).map(|_| ()))
+}
+
+/// What decides the default output, as libvirt decides it.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputContext<'a> {
+    /// Running in the background (`-d`).
+    pub daemon: bool,
+    /// Where the default log file goes (`LOCALSTATEDIR/log/libvirt` for
+    /// root, the user's cache directory otherwise).
+    pub log_dir: &'a Path,
+    /// The journal's socket is there to write to.
+    pub journald: bool,
+    /// Standard input is a terminal (someone runs us by hand).
+    pub stdin_is_tty: bool,
+}
+
+impl OutputContext<'_> {
+    /// libvirt's default output: in the background the journal if there
+    /// is one, else a file; in the foreground the journal when started by
+    /// a service manager (stdin not a terminal), else stderr. The journal
+    /// never gets debug messages by default (it rate-limits).
+    fn default_outputs(&self, level: u32) -> String {
+        let journal = || format!("{}:journald", level.max(2));
+        if self.daemon {
+            if self.journald {
+                journal()
+            } else {
+                format!(
+                    "{level}:file:{}",
+                    self.log_dir.join("virtvzd.log").display()
+                )
+            }
+        } else if self.journald && !self.stdin_is_tty {
+            journal()
+        } else {
+            format!("{level}:stderr")
+        }
+    }
+}
+
 /// The startup settings, by libvirt's precedence: environment, then the
 /// config file, then defaults.
 pub fn settings(
@@ -187,13 +277,11 @@ pub fn settings(
     cfg_filters: Option<&str>,
     cfg_outputs: Option<&str>,
     verbose: bool,
-    daemon: bool,
-    privileged: bool,
-    cache_dir: &Path,
+    context: &OutputContext,
 ) -> Result<LogSettings, String> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut level = match env("LIBVIRT_DEBUG") {
-        Some(v) => parse_level(&v, "LIBVIRT_DEBUG")?,
+        Some(v) => parse_default_priority(&v).map_err(|e| format!("LIBVIRT_DEBUG: {e}"))?,
         None if cfg_level > 0 => cfg_level,
         None => 3,
     };
@@ -203,13 +291,10 @@ pub fn settings(
     let filters = env("LIBVIRT_LOG_FILTERS")
         .or_else(|| cfg_filters.map(str::to_string))
         .unwrap_or_default();
-    let default_outputs = if !daemon {
-        format!("{level}:stderr")
-    } else if privileged {
-        format!("{level}:syslog:virtvzd")
-    } else {
-        format!("{level}:file:{}", cache_dir.join("virtvzd.log").display())
-    };
+    // The level in force, -v included: with -v the default output shows
+    // the informational messages it promises (libvirt's keeps the level
+    // the output was made with, so -v alone shows nothing more).
+    let default_outputs = context.default_outputs(level);
     let outputs = env("LIBVIRT_LOG_OUTPUTS")
         .or_else(|| cfg_outputs.map(str::to_string))
         .filter(|o| !o.trim().is_empty())
@@ -221,6 +306,21 @@ pub fn settings(
         outputs,
         default_outputs,
     })
+}
+
+/// Whether the systemd journal's socket can be written to.
+pub fn journal_available() -> bool {
+    let Ok(c) = std::ffi::CString::new(JOURNAL_SOCKET) else {
+        return false;
+    };
+    // SAFETY: c is a valid C string; access has no memory effects.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Whether standard input is a terminal.
+pub fn stdin_is_tty() -> bool {
+    // SAFETY: isatty only inspects descriptor 0.
+    unsafe { libc::isatty(0) == 1 }
 }
 
 fn normalize(s: &str) -> String {
@@ -327,8 +427,30 @@ impl State {
     fn threshold(&self, category: &str) -> u32 {
         self.filters
             .iter()
-            .find(|f| category.contains(&f.name))
+            .find(|f| contains_match(&f.name, category))
             .map_or(self.level, |f| f.level)
+    }
+}
+
+/// Whether `pattern` (with libvirt's glob characters `*` and `?`) matches
+/// somewhere in `text`: libvirt matches a filter "foo" as "*foo*".
+fn contains_match(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return text.contains(pattern);
+    }
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    (0..=t.len()).any(|start| glob_prefix(p, &t[start..]))
+}
+
+/// Whether the glob `p` matches a prefix of `t`.
+fn glob_prefix(p: &[u8], t: &[u8]) -> bool {
+    match p.split_first() {
+        None => true,
+        Some((b'*', rest)) => (0..=t.len()).any(|i| glob_prefix(rest, &t[i..])),
+        Some((&c, rest)) => match t.split_first() {
+            Some((&d, tail)) if c == b'?' || c == d => glob_prefix(rest, tail),
+            _ => false,
+        },
     }
 }
 
@@ -375,21 +497,25 @@ impl log::Log for Logger {
                 Sink::Syslog { ident, sock } => {
                     if let Some(s) = sock {
                         let sev = syslog_severity(p);
+                        // RFC 3164, as syslog(3) writes it, facility daemon.
                         let m = format!(
-                            "<{}>{ident}[{}]: {cat} : {msg}",
+                            "<{}>{} {ident}[{}]: {cat} : {msg}",
                             3 * 8 + sev,
+                            syslog_time(SystemTime::now()),
                             std::process::id()
                         );
                         let _ = s.send(m.as_bytes());
                     }
                 }
-                Sink::Journald(s) => {
-                    let sev = syslog_severity(p);
-                    let m = format!(
-                        "MESSAGE={cat} : {}\nPRIORITY={sev}\nSYSLOG_IDENTIFIER=virtvzd\n",
-                        msg.replace('\n', " ")
-                    );
-                    let _ = s.send(m.as_bytes());
+                Sink::Journald(sock) => {
+                    if let Some(s) = sock {
+                        let sev = syslog_severity(p);
+                        let m = format!(
+                            "MESSAGE={cat} : {}\nPRIORITY={sev}\nSYSLOG_IDENTIFIER=virtvzd\n",
+                            msg.replace('\n', " ")
+                        );
+                        let _ = s.send_to(m.as_bytes(), JOURNAL_SOCKET);
+                    }
                 }
             }
         }
@@ -406,6 +532,33 @@ fn syslog_severity(p: u32) -> u32 {
         3 => 4,
         _ => 3,
     }
+}
+
+/// "Mmm dd hh:mm:ss" in local time, syslog's timestamp.
+fn syslog_time(t: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    // SAFETY: tm is plain data; all-zero is a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let when = libc::time_t::try_from(secs).unwrap_or(0);
+    // SAFETY: both pointers are valid for the call; localtime_r is the
+    // thread-safe form.
+    let local = unsafe { !libc::localtime_r(&when, &mut tm).is_null() };
+    let (mon, day, h, m, s) = if local {
+        (
+            tm.tm_mon as usize,
+            tm.tm_mday as u32,
+            tm.tm_hour as u32,
+            tm.tm_min as u32,
+            tm.tm_sec as u32,
+        )
+    } else {
+        let (_, mo, d, h, mi, s) = crate::civil_time::utc(secs);
+        (mo as usize - 1, d, h, mi, s)
+    };
+    format!("{} {day:2} {h:02}:{m:02}:{s:02}", MONTHS[mon.min(11)])
 }
 
 fn thread_id() -> i64 {
@@ -430,8 +583,8 @@ mod tests {
 
     #[test]
     fn filters_parse_and_match() {
-        let f = parse_filters("1:rpc  3:+vz").unwrap();
-        assert_eq!(f.len(), 2);
+        let f = parse_filters("1:rpc  3:+vz 2:daemon.*ck").unwrap();
+        assert_eq!(f.len(), 3);
         let s = State {
             level: 3,
             filters: f,
@@ -443,8 +596,18 @@ mod tests {
         assert_eq!(s.threshold("rpc.server"), 1);
         assert_eq!(s.threshold("vz.driver"), 3);
         assert_eq!(s.threshold("daemon"), 3);
-        for bad in ["rpc", "5:rpc", "1:", "x:rpc"] {
-            assert!(parse_filters(bad).is_err(), "{bad}");
+        // Globs, as libvirt's g_pattern_match on "*pattern*".
+        assert_eq!(s.threshold("daemon.pidlock"), 2);
+        assert!(contains_match("r?c", "rpc.client"));
+        assert!(!contains_match("r?c", "rc"));
+        for (bad, why) in [
+            ("rpc", "Malformed format for filter 'rpc'"),
+            ("5:rpc", "Invalid priority '5' for filter '5:rpc'"),
+            ("x:rpc", "Invalid priority 'x' for filter 'x:rpc'"),
+            ("1:", "Invalid match string ''"),
+            ("1:+", "Invalid match string '+'"),
+        ] {
+            assert_eq!(parse_filters(bad).err().as_deref(), Some(why), "{bad}");
         }
     }
 
@@ -452,14 +615,21 @@ mod tests {
     fn outputs_parse() {
         assert!(validate_outputs("3:stderr").is_ok());
         assert!(validate_outputs("3:syslog:virtvzd 2:journald").is_ok());
-        for bad in [
-            "stderr",
-            "3:file:relative",
-            "3:bogus",
-            "3:syslog",
-            "0:stderr",
+        for (bad, why) in [
+            ("stderr", "Malformed format for log output 'stderr'"),
+            ("0:stderr", "Invalid log priority '0' for log output '0:stderr'"),
+            ("3:bogus", "Invalid log destination 'bogus' for log output '3:bogus'"),
+            (
+                "3:syslog",
+                "Log output '3:syslog' does not meet the format requirements for destination type 'syslog'",
+            ),
+            (
+                "3:stderr:x",
+                "Log output '3:stderr:x' does not meet the format requirements for destination type 'stderr'",
+            ),
+            ("3:file:relative", "Log output '3:file:relative': the file must be an absolute path"),
         ] {
-            assert!(validate_outputs(bad).is_err(), "{bad}");
+            assert_eq!(validate_outputs(bad).err().as_deref(), Some(why), "{bad}");
         }
     }
 
@@ -480,15 +650,35 @@ mod tests {
 
     #[test]
     fn precedence_and_defaults() {
-        let cache = Path::new("/home/u/.cache/libvirt");
-        let s = settings(0, None, None, false, false, true, cache).unwrap();
+        let dir = Path::new("/var/log/libvirt");
+        let ctx = |daemon, journald, stdin_is_tty| OutputContext {
+            daemon,
+            log_dir: dir,
+            journald,
+            stdin_is_tty,
+        };
+        // By hand on a terminal, or with no journal: stderr.
+        let s = settings(0, None, None, false, &ctx(false, true, true)).unwrap();
         assert_eq!((s.level, s.outputs.as_str()), (3, "3:stderr"));
-        let s = settings(0, None, None, true, true, true, cache).unwrap();
-        assert_eq!((s.level, s.outputs.as_str()), (2, "2:syslog:virtvzd"));
-        let s = settings(4, Some("1:rpc"), None, false, true, false, cache).unwrap();
-        assert_eq!(s.outputs, "4:file:/home/u/.cache/libvirt/virtvzd.log");
+        let s = settings(0, None, None, false, &ctx(false, false, false)).unwrap();
+        assert_eq!(s.outputs, "3:stderr");
+        // Started by a service manager with a journal: the journal, never
+        // at debug level by default.
+        let s = settings(1, None, None, false, &ctx(false, true, false)).unwrap();
+        assert_eq!((s.level, s.outputs.as_str()), (1, "2:journald"));
+        // In the background: the journal, else the log file.
+        let s = settings(0, None, None, true, &ctx(true, true, false)).unwrap();
+        assert_eq!((s.level, s.outputs.as_str()), (2, "2:journald"));
+        let s = settings(4, Some("1:rpc"), None, false, &ctx(true, false, false)).unwrap();
+        assert_eq!(s.outputs, "4:file:/var/log/libvirt/virtvzd.log");
         assert_eq!(s.filters, "1:rpc");
-        assert!(settings(0, Some("bad"), None, false, false, true, cache).is_err());
+        // The config's outputs win over the default, which stays for "".
+        let s = settings(0, None, Some("1:stderr"), false, &ctx(true, false, false)).unwrap();
+        assert_eq!(s.outputs, "1:stderr");
+        assert_eq!(s.default_outputs, "3:file:/var/log/libvirt/virtvzd.log");
+        assert!(settings(0, Some("bad"), None, false, &ctx(false, false, true)).is_err());
+        assert_eq!(parse_default_priority("warning"), Ok(3));
+        assert!(parse_default_priority("loud").is_err());
     }
 
     #[test]

@@ -43,7 +43,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Runs the daemon; returns the process exit status.
 pub fn run() -> i32 {
-    let opts = match cli::parse(std::env::args_os().skip(1)) {
+    let mut opts = match cli::parse(std::env::args_os().skip(1)) {
         Ok(cli::Command::Run(o)) => o,
         Ok(cli::Command::Version) => {
             println!("{}", cli::version_line());
@@ -73,6 +73,17 @@ pub fn run() -> i32 {
             return 1;
         }
     };
+    // -d moves to /, and SIGHUP re-reads the file later: the paths given
+    // on the command line mean what they meant where the daemon started.
+    for path in [&mut opts.config, &mut opts.pid_file].into_iter().flatten() {
+        match std::path::absolute(&*path) {
+            Ok(abs) => *path = abs,
+            Err(e) => {
+                eprintln!("virtvzd: {}: {e}", path.display());
+                return 1;
+            }
+        }
+    }
     let config_path = opts
         .config
         .clone()
@@ -153,9 +164,12 @@ fn log_settings_for(
         config.log_filters.as_deref(),
         config.log_outputs.as_deref(),
         opts.verbose,
-        opts.daemon,
-        paths.privileged,
-        &paths.cache_dir,
+        &logging::OutputContext {
+            daemon: opts.daemon,
+            log_dir: &paths.log_dir,
+            journald: logging::journal_available(),
+            stdin_is_tty: logging::stdin_is_tty(),
+        },
     )
 }
 
@@ -373,6 +387,7 @@ impl Startup {
             driver,
             control,
             config_path: self.config_path,
+            started_with: self.config,
             opts: self.opts,
             paths: self.paths,
         })
@@ -486,6 +501,8 @@ struct Running {
     driver: Arc<vz::Driver>,
     control: Arc<Control>,
     config_path: PathBuf,
+    /// The configuration the daemon started with.
+    started_with: Config,
     opts: cli::Options,
     paths: Paths,
 }
@@ -598,6 +615,13 @@ impl Running {
         }
         for w in &warnings {
             log::warn!("{w}");
+        }
+        // Compared with the start's values, which stay in force for these.
+        for key in config::restart_only_changes(&self.started_with, &config) {
+            log::warn!(
+                "{}: {key} changed; it takes effect when the daemon is restarted",
+                self.config_path.display()
+            );
         }
         self.main.set_config(main_server_config(&config));
         self.admin.set_config(admin_server_config(&config));

@@ -41,8 +41,9 @@ pub struct Paths {
     pub pid_file: PathBuf,
     /// Default store of the embedded Virtuozzo host.
     pub embedded_dir: PathBuf,
-    /// Where an unprivileged daemon's default log file goes.
-    pub cache_dir: PathBuf,
+    /// Where the default log file goes when running in the background
+    /// without a journal (libvirt's choice).
+    pub log_dir: PathBuf,
 }
 
 impl Paths {
@@ -73,7 +74,7 @@ impl Paths {
                 sock_dir: Path::new(RUNSTATEDIR).join("libvirt"),
                 pid_file: Path::new(RUNSTATEDIR).join("virtvzd.pid"),
                 embedded_dir: Path::new(LOCALSTATEDIR).join("lib/libvirt/virtvzd"),
-                cache_dir: Path::new(LOCALSTATEDIR).join("cache/libvirt"),
+                log_dir: Path::new(LOCALSTATEDIR).join("log/libvirt"),
             });
         }
         let home = env("HOME")
@@ -94,7 +95,7 @@ impl Paths {
             pid_file: runtime.join("virtvzd.pid"),
             sock_dir: runtime,
             embedded_dir: xdg("XDG_DATA_HOME", ".local/share").join("libvirt/virtvzd"),
-            cache_dir: xdg("XDG_CACHE_HOME", ".cache").join("libvirt"),
+            log_dir: xdg("XDG_CACHE_HOME", ".cache").join("libvirt"),
         })
     }
 }
@@ -160,6 +161,7 @@ mod tests {
         );
         assert_eq!(p.pid_file, Path::new("/run/virtvzd.pid"));
         assert_eq!(p.embedded_dir, Path::new("/var/lib/libvirt/virtvzd"));
+        assert_eq!(p.log_dir, Path::new("/var/log/libvirt"));
     }
 
     #[test]
@@ -171,9 +173,11 @@ mod tests {
                 ("XDG_CONFIG_HOME", "/c"),
                 ("XDG_RUNTIME_DIR", "/run/user/1000"),
                 ("XDG_DATA_HOME", "/d"),
+                ("XDG_CACHE_HOME", "/k"),
             ]),
         )
         .unwrap();
+        assert_eq!(p.log_dir, Path::new("/k/libvirt"));
         assert_eq!(p.config_file, Path::new("/c/libvirt/virtvzd.conf"));
         assert_eq!(p.sock_dir, Path::new("/run/user/1000/libvirt"));
         assert_eq!(p.pid_file, Path::new("/run/user/1000/libvirt/virtvzd.pid"));

@@ -123,14 +123,15 @@ pub fn get_sysinfo(call: &Call, a: FlagsArgs) -> VirResult<String> {
     conn.driver().host().sysinfo_xml()
 }
 
-/// CONNECT_REGISTER_CLOSE_CALLBACK: it fires (CONNECT_EVENT_CONNECTION_CLOSED,
+/// CONNECT_REGISTER_CLOSE_CALLBACK: one per connection (a second is refused
+/// as the vz driver refuses it); it fires (CONNECT_EVENT_CONNECTION_CLOSED,
 /// reason EOF) when the driver loses the Virtuozzo host.
 pub fn register_close_callback(call: &Call, _: ()) -> VirResult<()> {
     call.conn()?;
     if call.session.set_close_callback(true) {
         return Err(VirError::new(
             crate::error::ErrorCode::OperationInvalid,
-            ErrorDomain::Rpc,
+            ErrorDomain::Parallels,
             "A close callback is already registered",
         ));
     }
@@ -145,7 +146,7 @@ pub fn unregister_close_callback(call: &Call, _: ()) -> VirResult<()> {
     if !call.session.set_close_callback(false) {
         return Err(VirError::new(
             crate::error::ErrorCode::OperationInvalid,
-            ErrorDomain::Rpc,
+            ErrorDomain::Parallels,
             "A different callback was requested",
         ));
     }

@@ -13,7 +13,7 @@ pub mod protocol;
 mod snapshots;
 mod stats;
 
-use crate::error::{ErrorDomain, VirError, VirResult};
+use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::rpc::client::Client;
 use crate::rpc::program::{Priority, Program};
 use crate::vz;
@@ -167,7 +167,7 @@ impl Program for RemoteProgram {
             session,
             remote: self,
         };
-        check_access(&call, p)?;
+        check_access(&call, p, args)?;
         if let Some(d) = self.delays.get(&procedure) {
             std::thread::sleep(*d);
         }
@@ -187,24 +187,50 @@ impl Program for RemoteProgram {
 }
 
 /// The two rules every procedure obeys before it runs: most need an open
-/// connection, and writes are refused on read-only ones.
-fn check_access(call: &Call, p: &Procedure) -> VirResult<()> {
+/// connection, and writes are refused on read-only ones. Both come before
+/// the arguments are even decoded, as libvirt's public API checks them
+/// before the driver sees the call.
+fn check_access(call: &Call, p: &Procedure, args: &[u8]) -> VirResult<()> {
     if p.stage == Stage::Open && call.session.conn.read().is_none() {
         return Err(not_open());
     }
-    if p.access == Access::Write && call.readonly() {
-        return Err(VirError::read_only(api_error_domain(p.api), p.api));
+    let domain = || api_error_domain(p.api);
+    match p.access {
+        Access::Read => Ok(()),
+        _ if !call.readonly() => Ok(()),
+        Access::Write => Err(VirError::read_only(domain(), p.api)),
+        Access::ReadFlags(mask) if last_word(args) & mask != 0 => {
+            Err(VirError::read_only(domain(), p.api))
+        }
+        Access::ReadSecure(mask) if last_word(args) & mask != 0 => Err(VirError::new(
+            ErrorCode::OperationDenied,
+            domain(),
+            format!("{} with secure flag", p.api),
+        )),
+        Access::ReadFlags(_) | Access::ReadSecure(_) => Ok(()),
     }
-    Ok(())
 }
 
-/// The error domain libvirt's public API reports from, by API name:
-/// snapshot APIs (virDomainRevertToSnapshot among them), domain APIs, and
-/// the rest (host and connection).
+/// The flags of a call whose last argument is its flags word (0 when the
+/// body is too short to hold one: decoding will refuse it anyway).
+fn last_word(args: &[u8]) -> u32 {
+    match args.len().checked_sub(4).and_then(|i| args.get(i..)) {
+        Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// The error domain libvirt's public API reports from, by API name: the
+/// file it lives in (libvirt-domain-snapshot.c, which
+/// holds virDomainRevertToSnapshot too, libvirt-domain.c — which
+/// also holds the connection's domain APIs such as
+/// virConnectGetDomainCapabilities — and the host/connection rest).
 pub fn api_error_domain(api: &str) -> ErrorDomain {
     if api.contains("Snapshot") {
         ErrorDomain::DomainSnapshot
-    } else if api.starts_with("virDomain") || api.starts_with("virConnectDomain") {
+    } else if api.starts_with("virDomain")
+        || (api.starts_with("virConnect") && api.contains("Domain"))
+    {
         ErrorDomain::Domain
     } else {
         ErrorDomain::None

@@ -2,7 +2,9 @@
 //!
 //! Columns: number, name (REMOTE_PROC_*), the public C API it serves (named
 //! in read-only and unsupported errors), access (`Read`: allowed on a
-//! read-only connection; `Write`: refused there), priority (`Inline`: on
+//! read-only connection; `Write`: refused there; `ReadFlags(m)` and
+//! `ReadSecure(m)`: allowed unless the call's flags have a bit of `m`),
+//! priority (`Inline`: on
 //! the connection thread; `High`: libvirt's `@priority: high`, also run by
 //! the priority workers; `Normal`), stage (`BeforeOpen`: allowed before
 //! CONNECT_OPEN; `Open`: needs it), and the handler (`none`: the driver
@@ -14,13 +16,21 @@ use crate::error::VirResult;
 use crate::rpc::program::{invoke, Priority};
 use std::sync::OnceLock;
 
-/// Whether a read-only connection may call a procedure.
+/// Whether a read-only connection may call a procedure. Anything not
+/// marked readable is refused: the default is deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// Allowed on read-only connections.
     Read,
     /// Refused on read-only connections (VIR_ERR_OPERATION_DENIED).
     Write,
+    /// Allowed read-only unless the flags (the call's last argument word)
+    /// carry one of these bits; then refused as `Write` is (libvirt's
+    /// `virCheckReadOnly` on a flag, e.g. VCPU_GUEST).
+    ReadFlags(u32),
+    /// As `ReadFlags`, refused with libvirt's "virX with secure flag"
+    /// wording (XML dumps with SECURE or MIGRATABLE).
+    ReadSecure(u32),
 }
 
 /// Whether a procedure needs CONNECT_OPEN first.
@@ -64,14 +74,14 @@ macro_rules! handler {
 }
 
 macro_rules! procedures {
-    ($($num:literal $name:ident $api:literal $access:ident $prio:ident $stage:ident => $($h:tt)::+;)*) => {
+    ($($num:literal $name:ident $api:literal $access:ident$(($mask:literal))? $prio:ident $stage:ident => $($h:tt)::+;)*) => {
         /// Every REMOTE procedure this daemon knows, in number order.
         pub static PROCEDURES: &[Procedure] = &[$(
             Procedure {
                 number: $num,
                 name: stringify!($name),
                 api: $api,
-                access: Access::$access,
+                access: Access::$access$(($mask))?,
                 priority: Priority::$prio,
                 stage: Stage::$stage,
                 handler: handler!($($h)::+),
@@ -94,7 +104,7 @@ procedures! {
     11 DOMAIN_DEFINE_XML "virDomainDefineXML" Write High Open => domain::define_xml;
     12 DOMAIN_DESTROY "virDomainDestroy" Write High Open => domain::destroy;
     13 DOMAIN_DETACH_DEVICE "virDomainDetachDevice" Write Normal Open => domain::detach_device;
-    14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" Read Normal Open => domain::get_xml_desc;
+    14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" ReadSecure(0x9) Normal Open => domain::get_xml_desc;
     15 DOMAIN_GET_AUTOSTART "virDomainGetAutostart" Read High Open => domain::get_autostart;
     16 DOMAIN_GET_INFO "virDomainGetInfo" Read Normal Open => domain::get_info;
     17 DOMAIN_GET_MAX_MEMORY "virDomainGetMaxMemory" Read High Open => domain::get_max_memory;
@@ -145,7 +155,7 @@ procedures! {
     183 DOMAIN_HAS_MANAGED_SAVE_IMAGE "virDomainHasManagedSaveImage" Read Normal Open => domain::has_managed_save_image;
     184 DOMAIN_MANAGED_SAVE_REMOVE "virDomainManagedSaveRemove" Write Normal Open => domain::managed_save_remove;
     185 DOMAIN_SNAPSHOT_CREATE_XML "virDomainSnapshotCreateXML" Write Normal Open => snapshots::create_xml;
-    186 DOMAIN_SNAPSHOT_GET_XML_DESC "virDomainSnapshotGetXMLDesc" Read High Open => snapshots::get_xml_desc;
+    186 DOMAIN_SNAPSHOT_GET_XML_DESC "virDomainSnapshotGetXMLDesc" ReadSecure(0x1) High Open => snapshots::get_xml_desc;
     187 DOMAIN_SNAPSHOT_NUM "virDomainSnapshotNum" Read High Open => snapshots::num;
     188 DOMAIN_SNAPSHOT_LIST_NAMES "virDomainSnapshotListNames" Read High Open => snapshots::list_names;
     189 DOMAIN_SNAPSHOT_LOOKUP_BY_NAME "virDomainSnapshotLookupByName" Read High Open => snapshots::lookup_by_name;
@@ -155,7 +165,7 @@ procedures! {
     193 DOMAIN_SNAPSHOT_DELETE "virDomainSnapshotDelete" Write Normal Open => snapshots::delete;
     196 DOMAIN_CREATE_WITH_FLAGS "virDomainCreateWithFlags" Write Normal Open => domain::create_with_flags;
     199 DOMAIN_SET_VCPUS_FLAGS "virDomainSetVcpusFlags" Write Normal Open => domain::set_vcpus_flags;
-    200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" Read Normal Open => domain::get_vcpus_flags;
+    200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" ReadFlags(0x8) Normal Open => domain::get_vcpus_flags;
     202 DOMAIN_IS_UPDATED "virDomainIsUpdated" Read High Open => domain::is_updated;
     203 CONNECT_GET_SYSINFO "virConnectGetSysinfo" Read Normal Open => connect::get_sysinfo;
     204 DOMAIN_SET_MEMORY_FLAGS "virDomainSetMemoryFlags" Write Normal Open => domain::set_memory_flags;

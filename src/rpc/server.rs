@@ -3,12 +3,14 @@
 //! listening sockets and hands accepted connections to [`Server::accept`].
 
 use super::client::{self, Client, ConnLimits, PeerCred};
+use super::message;
 use super::program::Program;
 use super::workers::{PoolLimits, PoolStats, WorkerPool};
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,6 +21,85 @@ const CONNECTION_STACK: usize = 256 * 1024;
 
 /// Client ids are unique across all servers of the daemon, as libvirt's.
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Over-limit clients being told why at once; past this many, one is just
+/// closed (a flood of connections must not buy threads).
+const MAX_REFUSALS: usize = 16;
+static REFUSALS: AtomicUsize = AtomicUsize::new(0);
+
+/// Turns away a client over `max_clients`: its calls get `why` as an
+/// error reply and the connection closes when it hangs up. Closing without
+/// reading would kill a libvirt client writing its first call with
+/// SIGPIPE, or leave it with a bare "connection reset".
+fn refuse(stream: UnixStream, why: String) {
+    if REFUSALS.fetch_add(1, Ordering::AcqRel) >= MAX_REFUSALS {
+        REFUSALS.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
+    let spawned = thread::Builder::new()
+        .name("refuse-client".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            answer_refusal(&stream, &why);
+            REFUSALS.fetch_sub(1, Ordering::AcqRel);
+        });
+    if spawned.is_err() {
+        REFUSALS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Answers the client's calls with an RPC error carrying `why` until it
+/// hangs up (a few calls and a couple of seconds at most): a client that
+/// sends something after its first call failed (virt-admin says goodbye)
+/// must not find the socket closed under it either.
+fn answer_refusal(mut stream: &UnixStream, why: &str) {
+    let wait = Some(Duration::from_secs(2));
+    if stream.set_nonblocking(false).is_err()
+        || stream.set_read_timeout(wait).is_err()
+        || stream.set_write_timeout(wait).is_err()
+    {
+        return;
+    }
+    let error = crate::error::VirError::rpc(why);
+    for _ in 0..8 {
+        let mut head = [0u8; message::BODY_OFFSET];
+        if stream.read_exact(&mut head).is_err() {
+            break;
+        }
+        let Ok(len) =
+            message::check_length(u32::from_be_bytes([head[0], head[1], head[2], head[3]]))
+        else {
+            break;
+        };
+        // Only the small calls a client opens with are drained.
+        let mut rest = len - message::BODY_OFFSET;
+        if rest > 64 * 1024 {
+            break;
+        }
+        let mut sink = [0u8; 4096];
+        while rest > 0 {
+            let n = rest.min(sink.len());
+            match stream.read(&mut sink[..n]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => rest -= n,
+            }
+        }
+        let mut hb = [0u8; message::HEADER_SIZE];
+        hb.copy_from_slice(&head[message::LEN_SIZE..]);
+        let header = message::Header::decode(&hb);
+        if header.mtype != message::MessageType::Call as i32 {
+            continue;
+        }
+        let mut reply = Vec::new();
+        message::begin(&mut reply, &header.reply(message::Status::Error));
+        message::encode_error(&mut reply, &error);
+        message::finish(&mut reply);
+        if stream.write_all(&reply).is_err() {
+            break;
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
 
 /// The settings of a server that can change while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +161,13 @@ impl Server {
                 "server {}: refusing a client: {} clients connected (max_clients {max})",
                 self.name,
                 clients.len()
+            );
+            let who = peer.map_or("a local client".to_string(), |p| {
+                format!("pid {} (uid {})", p.pid, p.uid)
+            });
+            refuse(
+                stream,
+                format!("Too many active clients ({max}), dropping connection from {who}"),
             );
             return;
         }

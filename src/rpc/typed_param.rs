@@ -44,6 +44,21 @@ impl TypedValue {
     }
 }
 
+impl TypedValue {
+    /// libvirt's name of the type, as its error messages spell it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TypedValue::Int(_) => "int",
+            TypedValue::UInt(_) => "uint",
+            TypedValue::LLong(_) => "llong",
+            TypedValue::ULLong(_) => "ullong",
+            TypedValue::Double(_) => "double",
+            TypedValue::Boolean(_) => "boolean",
+            TypedValue::String(_) => "string",
+        }
+    }
+}
+
 impl Serialize for TypedValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(2)?;

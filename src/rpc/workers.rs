@@ -15,11 +15,6 @@ use std::thread;
 /// A unit of work.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
-enum Msg {
-    Run(Job),
-    Quit,
-}
-
 /// Stack size of a worker: driver calls are shallow; the default 8 MiB
 /// of address space per thread buys nothing.
 const WORKER_STACK: usize = 256 * 1024;
@@ -52,8 +47,14 @@ pub struct PoolStats {
 
 struct Shared {
     name: String,
-    normal: (Sender<Msg>, Receiver<Msg>),
-    prio: (Sender<Msg>, Receiver<Msg>),
+    normal: (Sender<Job>, Receiver<Job>),
+    prio: (Sender<Job>, Receiver<Job>),
+    /// One message retires one normal worker. Each kind has its own, as
+    /// normal workers also take high-priority jobs: a shared "quit" would
+    /// retire whichever worker saw it first.
+    retire_normal: (Sender<()>, Receiver<()>),
+    /// One message retires one priority worker.
+    retire_prio: (Sender<()>, Receiver<()>),
     limits: Mutex<PoolLimits>,
     workers: AtomicUsize,
     free: AtomicUsize,
@@ -74,6 +75,8 @@ impl WorkerPool {
                 name: name.to_string(),
                 normal: unbounded(),
                 prio: unbounded(),
+                retire_normal: unbounded(),
+                retire_prio: unbounded(),
                 limits: Mutex::new(PoolLimits {
                     min: 0,
                     max: 0,
@@ -93,7 +96,7 @@ impl WorkerPool {
         let s = &self.shared;
         let tx = if high { &s.prio.0 } else { &s.normal.0 };
         // Both channels live as long as `shared`: send cannot fail.
-        let _ = tx.send(Msg::Run(job));
+        let _ = tx.send(job);
         // Grow while more jobs wait than workers are free to take them.
         let queued = s.normal.1.len() + s.prio.1.len();
         if queued > s.free.load(Ordering::Acquire) {
@@ -118,14 +121,14 @@ impl WorkerPool {
             self.spawn(false);
         }
         for _ in new.max..workers {
-            let _ = s.normal.0.send(Msg::Quit);
+            let _ = s.retire_normal.0.send(());
         }
         let prio = s.prio_workers.load(Ordering::Acquire);
         for _ in prio..new.prio {
             self.spawn(true);
         }
         for _ in new.prio..prio {
-            let _ = s.prio.0.send(Msg::Quit);
+            let _ = s.retire_prio.0.send(());
         }
     }
 
@@ -146,10 +149,10 @@ impl WorkerPool {
     pub fn shutdown(&self) {
         let s = &self.shared;
         for _ in 0..s.workers.load(Ordering::Acquire) {
-            let _ = s.normal.0.send(Msg::Quit);
+            let _ = s.retire_normal.0.send(());
         }
         for _ in 0..s.prio_workers.load(Ordering::Acquire) {
-            let _ = s.prio.0.send(Msg::Quit);
+            let _ = s.retire_prio.0.send(());
         }
     }
 
@@ -177,22 +180,30 @@ impl WorkerPool {
 fn worker_loop(s: &Shared) {
     loop {
         s.free.fetch_add(1, Ordering::AcqRel);
-        let msg = select! {
-            recv(s.prio.1) -> m => m,
-            recv(s.normal.1) -> m => m,
+        let job = select! {
+            recv(s.prio.1) -> j => j.ok(),
+            recv(s.normal.1) -> j => j.ok(),
+            recv(s.retire_normal.1) -> _ => None,
         };
         s.free.fetch_sub(1, Ordering::AcqRel);
-        match msg {
-            Ok(Msg::Run(job)) => run(job),
-            Ok(Msg::Quit) | Err(_) => break,
+        match job {
+            Some(job) => run(job),
+            None => break,
         }
     }
     s.workers.fetch_sub(1, Ordering::AcqRel);
 }
 
 fn prio_loop(s: &Shared) {
-    while let Ok(Msg::Run(job)) = s.prio.1.recv() {
-        run(job);
+    loop {
+        let job = select! {
+            recv(s.prio.1) -> j => j.ok(),
+            recv(s.retire_prio.1) -> _ => None,
+        };
+        match job {
+            Some(job) => run(job),
+            None => break,
+        }
     }
     s.prio_workers.fetch_sub(1, Ordering::AcqRel);
 }
@@ -296,5 +307,30 @@ mod tests {
         });
         assert!(wait_for(|| pool.stats().workers == 2));
         assert!(wait_for(|| pool.stats().prio_workers == 2));
+    }
+
+    #[test]
+    fn fewer_priority_workers_retire_priority_workers_only() {
+        let pool = WorkerPool::new(
+            "t",
+            PoolLimits {
+                min: 5,
+                max: 20,
+                prio: 5,
+            },
+        );
+        assert!(wait_for(
+            || pool.stats().workers == 5 && pool.stats().prio_workers == 5
+        ));
+        pool.set_limits(PoolLimits {
+            min: 5,
+            max: 20,
+            prio: 3,
+        });
+        assert!(wait_for(|| pool.stats().prio_workers == 3));
+        // Give a wrongly retired normal worker time to show.
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(pool.stats().workers, 5);
+        assert_eq!(pool.stats().prio_workers, 3);
     }
 }

@@ -140,6 +140,8 @@ pub fn sdk_library() -> Option<PathBuf> {
 pub struct Daemon {
     pub dir: TempDir,
     pub child: Option<Child>,
+    /// The standard error of a daemon that has exited (if it was piped).
+    pub child_stderr: Option<std::process::ChildStderr>,
     pub sock_dir: PathBuf,
     pub pid_file: PathBuf,
     pub config: PathBuf,
@@ -225,6 +227,7 @@ impl Daemon {
             log,
             dir,
             child: None,
+            child_stderr: None,
         }
     }
 
@@ -335,6 +338,7 @@ impl Daemon {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(st) = child.try_wait().expect("wait") {
+                self.child_stderr = child.stderr.take();
                 self.child = None;
                 return st;
             }
@@ -425,5 +429,45 @@ impl Daemon {
             .stderr(Stdio::piped());
         self.child = Some(again.spawn().expect("restart virtvzd"));
         self.wait_ready();
+    }
+}
+
+/// Whether process `pid` has exited: gone, or a zombie that only waits for
+/// its parent (init, for a daemon) to reap it — some container inits reap
+/// late.
+pub fn exited(pid: &str) -> bool {
+    match fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+/// `virt-admin -c 'virtvzd:///system?socket=ADMIN-SOCKET' ARGS`.
+pub fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
+    let uri = format!("virtvzd:///system?socket={}", d.admin().display());
+    let mut cmd = Command::new("virt-admin");
+    cmd.arg("-c").arg(uri).args(args);
+    run_cmd(&mut cmd, Duration::from_secs(60))
+}
+
+/// The value printed for `name` in virt-admin's "name : value" lists.
+pub fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == name).then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// A client process that is killed if the test ends (or fails) first.
+pub struct Spawned(pub Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
