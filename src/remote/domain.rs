@@ -7,6 +7,7 @@ use crate::error::{ErrorDomain, VirError, VirResult};
 use crate::rpc::xdr::{Bounded, FixedOpaque};
 use crate::vz::domains::{
     check_update_flags, state, DeviceOp, Domain as VzDomain, Lifecycle, AFFECT_CONFIG, AFFECT_LIVE,
+    SAVE_PAUSED, SAVE_RUNNING,
 };
 
 /// REMOTE_DOMAIN_LIST_MAX
@@ -265,10 +266,10 @@ pub fn undefine(call: &Call, a: DomainArgs) -> VirResult<()> {
     call.conn()?.driver().undefine(&a.dom.uuid.0, false)
 }
 
-/// DOMAIN_MANAGED_SAVE (SAVE_RUNNING, SAVE_PAUSED accepted)
+/// DOMAIN_MANAGED_SAVE (SAVE_RUNNING, SAVE_PAUSED)
 pub fn managed_save(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
-    flags(a.flags, 2 | 4, "vzDomainManagedSave")?;
-    call.conn()?.driver().managed_save(&a.dom.uuid.0)
+    flags(a.flags, SAVE_RUNNING | SAVE_PAUSED, "vzDomainManagedSave")?;
+    call.conn()?.driver().managed_save(&a.dom.uuid.0, a.flags)
 }
 
 /// DOMAIN_MANAGED_SAVE_REMOVE

@@ -101,6 +101,21 @@ fn invalid(detail: &str) -> VirError {
     VirError::new(ErrorCode::OperationInvalid, ErrorDomain::Parallels, detail)
 }
 
+/// libvirt's vz driver answers every refused state change (start, stop,
+/// pause, resume, suspend, restart, reset) with this one message.
+fn cannot_change_state() -> VirError {
+    invalid("Can't change domain state.")
+}
+
+/// An SDK failure of a state change: its state refusals become libvirt's
+/// wording; anything else keeps the SDK's reason.
+fn state_change_error(e: SdkError) -> VirError {
+    match sdk_error(e) {
+        v if v.code == ErrorCode::OperationInvalid => cannot_change_state(),
+        v => v,
+    }
+}
+
 fn load(guest: Guest) -> Result<Domain, SdkError> {
     let uuid_text = guest.uuid()?;
     let uuid = domain_xml::parse_uuid(&uuid_text).ok_or(SdkError {
@@ -292,23 +307,19 @@ impl Driver {
         let d = self.domain_by_uuid(uuid)?;
         let (st, _) = d.state();
         let g = &d.guest;
+        let allowed = match op {
+            Lifecycle::Start | Lifecycle::StartPaused => !d.is_active(),
+            Lifecycle::Resume => st == state::PAUSED,
+            Lifecycle::Suspend => d.is_active() && st != state::PAUSED,
+            _ => d.is_active(),
+        };
+        if !allowed {
+            return Err(cannot_change_state());
+        }
         let r = match op {
-            Lifecycle::Start | Lifecycle::StartPaused => {
-                if d.is_active() {
-                    return Err(invalid("domain is already running"));
-                }
-                g.start().and_then(|()| match op {
-                    Lifecycle::StartPaused => g.pause(),
-                    _ => Ok(()),
-                })
-            }
-            Lifecycle::Resume => {
-                if st != state::PAUSED {
-                    return Err(invalid("domain is not paused"));
-                }
-                g.resume()
-            }
-            _ if !d.is_active() => return Err(invalid("domain is not running")),
+            Lifecycle::Start => g.start(),
+            Lifecycle::StartPaused => g.start().and_then(|()| g.pause()),
+            Lifecycle::Resume => g.resume(),
             Lifecycle::Destroy => {
                 self.expect_stop(uuid, 1);
                 g.kill()
@@ -317,16 +328,11 @@ impl Driver {
                 self.expect_stop(uuid, 0);
                 g.shutdown()
             }
-            Lifecycle::Suspend => {
-                if st == state::PAUSED {
-                    return Err(invalid("domain is already paused"));
-                }
-                g.pause()
-            }
+            Lifecycle::Suspend => g.pause(),
             Lifecycle::Reboot => g.restart(),
             Lifecycle::Reset => g.reset(),
         };
-        r.map_err(sdk_error)?;
+        r.map_err(state_change_error)?;
         self.domain_by_uuid(uuid)
     }
 
@@ -352,18 +358,30 @@ impl Driver {
     }
 
     /// virDomainManagedSave: the guest's state goes to disk and it stops.
-    pub fn managed_save(&self, uuid: &[u8; 16]) -> VirResult<()> {
+    /// It comes back as it was saved (paused or running); SAVE_PAUSED
+    /// pauses it first, as libvirt's vz driver does, and SAVE_RUNNING
+    /// resumes a paused one first, so it comes back running (libvirt's
+    /// vz driver ignores SAVE_RUNNING).
+    pub fn managed_save(&self, uuid: &[u8; 16], flags: u32) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
         if !d.is_active() {
-            return Err(invalid("domain is not running"));
+            return Err(cannot_change_state());
+        }
+        let paused = d.state().0 == state::PAUSED;
+        if flags & SAVE_PAUSED != 0 && !paused {
+            d.guest.pause().map_err(state_change_error)?;
+        }
+        if flags & SAVE_RUNNING != 0 && paused {
+            d.guest.resume().map_err(state_change_error)?;
         }
         self.expect_stop(uuid, 4);
-        d.guest.suspend().map_err(sdk_error)
+        d.guest.suspend().map_err(state_change_error)
     }
 
-    /// virDomainManagedSaveRemove: forgets a saved state (none: nothing
-    /// to do, as libvirt's driver answers).
+    /// virDomainManagedSaveRemove: forgets a saved state. With none there
+    /// is nothing to do and it succeeds, as libvirt's QEMU driver answers
+    /// (libvirt's vz driver fails without saying why).
     pub fn managed_save_remove(&self, uuid: &[u8; 16]) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
@@ -407,6 +425,11 @@ pub enum DeviceOp {
     Update,
 }
 
+/// VIR_DOMAIN_SAVE_RUNNING
+pub const SAVE_RUNNING: u32 = 2;
+/// VIR_DOMAIN_SAVE_PAUSED
+pub const SAVE_PAUSED: u32 = 4;
+
 /// VIR_DOMAIN_AFFECT_LIVE
 pub const AFFECT_LIVE: u32 = 1;
 /// VIR_DOMAIN_AFFECT_CONFIG
@@ -425,18 +448,19 @@ pub fn check_update_flags(d: &Domain, flags: u32) -> VirResult<()> {
     } else {
         flags
     };
+    // libvirt's order: the modification impact first, then the vz rules.
+    if !d.is_active() && f & AFFECT_LIVE != 0 {
+        return Err(invalid("domain is not running"));
+    }
     if f & AFFECT_CONFIG == 0 {
         return Err(invalid(
-            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag",
+            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag to be set",
         ));
     }
     if d.is_active() && f & AFFECT_LIVE == 0 {
         return Err(invalid(
             "Updates on a running domain need VIR_DOMAIN_AFFECT_LIVE flag",
         ));
-    }
-    if !d.is_active() && f & AFFECT_LIVE != 0 {
-        return Err(invalid("domain is not running"));
     }
     Ok(())
 }

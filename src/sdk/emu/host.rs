@@ -63,6 +63,8 @@ pub struct Guest {
     pub run_ms: u64,
     /// Snapshots, in creation order.
     pub snapshots: Vec<Snapshot>,
+    /// Suspended while paused: it resumes paused, as it was saved.
+    pub saved_paused: bool,
 }
 
 /// A snapshot: the guest's configuration and state when it was taken.
@@ -741,6 +743,7 @@ impl Host {
             missing_image(g)?;
         }
         let new = match action {
+            Action::Start if g.state == VMS_SUSPENDED && g.saved_paused => VMS_PAUSED,
             Action::Start if stopped => VMS_RUNNING,
             Action::Start if paused => VMS_RUNNING,
             Action::Start => return Err(not_stopped(&g.name)),
@@ -760,6 +763,7 @@ impl Host {
         };
         let old = g.state;
         g.state = new;
+        g.saved_paused = new == VMS_SUSPENDED && old == VMS_PAUSED;
         {
             let mut since = self.running_since.lock();
             if old == VMS_RUNNING && new != VMS_RUNNING {
