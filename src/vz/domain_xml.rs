@@ -1117,6 +1117,39 @@ fn parse_filesystem(d: &Element) -> VirResult<Filesystem> {
     }
 }
 
+/// The alias a running domain's disk carries (`<alias name>`), named as
+/// libvirt's QEMU driver names drive addresses: `ide0-1-0`,
+/// `scsi0-0-0-1`, `sata0-0-2`.
+pub fn disk_alias(d: &Disk) -> String {
+    match d.bus {
+        Bus::Ide => format!("ide0-{}-{}", d.unit / 2, d.unit % 2),
+        Bus::Scsi => format!("scsi0-0-0-{}", d.unit),
+        Bus::Sata => format!("sata0-0-{}", d.unit),
+    }
+}
+
+/// The alias of an interface: derived from its MAC, so it stays the same
+/// while other interfaces come and go.
+pub fn interface_alias(i: &Interface) -> String {
+    format!("net-{}", i.mac.replace(':', ""))
+}
+
+/// The alias of a serial port.
+pub fn serial_alias(s: &Serial) -> String {
+    format!("serial{}", s.port)
+}
+
+/// Every device alias of a definition: what DEVICE_ADDED and
+/// DEVICE_REMOVED events name.
+pub fn device_aliases(def: &DomainDef) -> Vec<String> {
+    def.disks
+        .iter()
+        .map(disk_alias)
+        .chain(def.interfaces.iter().map(interface_alias))
+        .chain(def.serials.iter().map(serial_alias))
+        .collect()
+}
+
 /// Formats a definition as libvirt's domain XML; `id` is set for a
 /// running domain.
 pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
@@ -1156,13 +1189,21 @@ pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
     }
     x.push_str("  </os>\n");
     x.push_str("  <clock offset='utc'/>\n  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n");
-    format_devices(&mut x, def);
+    format_devices(&mut x, def, id.is_some());
     x.push_str("</domain>\n");
     x
 }
 
-fn format_devices(x: &mut String, def: &DomainDef) {
+/// `<alias>` lines appear only in a running domain's XML, as in libvirt.
+fn format_devices(x: &mut String, def: &DomainDef, live: bool) {
     let vm = def.os_type == OsType::Hvm;
+    let alias = |name: String| {
+        if live {
+            format!("      <alias name='{}'/>\n", xml_escape(&name))
+        } else {
+            String::new()
+        }
+    };
     x.push_str("  <devices>\n");
     for d in &def.disks {
         let (ty, attr) = if d.block {
@@ -1196,6 +1237,7 @@ fn format_devices(x: &mut String, def: &DomainDef) {
         if d.device == DiskDevice::Cdrom {
             x.push_str("      <readonly/>\n");
         }
+        x.push_str(&alias(disk_alias(d)));
         x.push_str("    </disk>\n");
     }
     for f in &def.filesystems {
@@ -1227,6 +1269,7 @@ fn format_devices(x: &mut String, def: &DomainDef) {
         if let Some(m) = &i.model {
             x.push_str(&format!("      <model type='{m}'/>\n"));
         }
+        x.push_str(&alias(interface_alias(i)));
         x.push_str("    </interface>\n");
     }
     for (n, s) in def.serials.iter().enumerate() {
@@ -1242,13 +1285,14 @@ fn format_devices(x: &mut String, def: &DomainDef) {
             SerialSource::File(p) => ("file", format!("<source path='{}'/>", xml_escape(p))),
             SerialSource::Dev(p) => ("dev", format!("<source path='{}'/>", xml_escape(p))),
         };
+        let a = alias(serial_alias(s));
         x.push_str(&format!(
-            "    <serial type='{ty}'>\n      {src}\n      <target port='{}'/>\n    </serial>\n",
+            "    <serial type='{ty}'>\n      {src}\n      <target port='{}'/>\n{a}    </serial>\n",
             s.port
         ));
         if n == 0 {
             x.push_str(&format!(
-                "    <console type='{ty}'>\n      {src}\n      <target type='serial' port='{}'/>\n    </console>\n",
+                "    <console type='{ty}'>\n      {src}\n      <target type='serial' port='{}'/>\n{a}    </console>\n",
                 s.port
             ));
         }

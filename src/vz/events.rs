@@ -1,8 +1,8 @@
 //! Domain events: the SDK's events turned into libvirt's lifecycle
-//! events (event, detail), fanned out to whoever subscribed (the REMOTE
-//! program).
+//! events (event, detail) and device events (the alias of a device that
+//! came or went), fanned out to whoever subscribed (the REMOTE program).
 
-use super::domain_xml::parse_uuid;
+use super::domain_xml::{device_aliases, parse_uuid};
 use super::Driver;
 use crate::sdk::abi::{event as pet, vms};
 use crate::sdk::SdkEvent;
@@ -26,7 +26,25 @@ pub mod lifecycle {
     pub const STOPPED: i32 = 5;
 }
 
-/// A lifecycle event about one domain.
+/// What happened to a domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// VIR_DOMAIN_EVENT_ID_LIFECYCLE: virDomainEventType and its detail.
+    Lifecycle {
+        /// virDomainEventType.
+        event: i32,
+        /// Its detail.
+        detail: i32,
+    },
+    /// VIR_DOMAIN_EVENT_ID_DEVICE_ADDED: the alias of a device a running
+    /// domain gained.
+    DeviceAdded(String),
+    /// VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED: the alias of a device a running
+    /// domain lost (what Nova waits for after a detach).
+    DeviceRemoved(String),
+}
+
+/// An event about one domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainEvent {
     /// Domain name.
@@ -35,10 +53,8 @@ pub struct DomainEvent {
     pub uuid: [u8; 16],
     /// Domain id (-1 when inactive).
     pub id: i32,
-    /// virDomainEventType.
-    pub event: i32,
-    /// Its detail.
-    pub detail: i32,
+    /// What happened.
+    pub change: Change,
 }
 
 type Listener = Arc<dyn Fn(&DomainEvent) + Send + Sync>;
@@ -59,6 +75,9 @@ pub struct EventState {
     pub(super) perf: Mutex<HashMap<[u8; 16], PerfEvent>>,
     /// Signalled when a perf-stats event arrives.
     pub(super) perf_arrived: parking_lot::Condvar,
+    /// Each guest's device aliases as of its last config event, to tell
+    /// which devices a config change added or removed.
+    aliases: Mutex<HashMap<[u8; 16], Vec<String>>>,
 }
 
 impl Driver {
@@ -93,8 +112,10 @@ impl Driver {
     pub(super) fn prime_events(&self) {
         if let Ok(all) = self.domains() {
             let mut known = self.events.known.lock();
+            let mut aliases = self.events.aliases.lock();
             for d in all {
                 known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
+                aliases.insert(d.uuid, device_aliases(&d.def));
             }
         }
     }
@@ -109,8 +130,7 @@ impl Driver {
             name,
             uuid,
             id,
-            event,
-            detail,
+            change: Change::Lifecycle { event, detail },
         };
         match e.kind {
             pet::PET_DSP_EVT_VM_ADDED | pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
@@ -122,20 +142,24 @@ impl Driver {
                 // As for state changes, the guest may be gone by now; what
                 // this driver defined it already noted (note_defined).
                 let cached = self.events.known.lock().get(&uuid).cloned();
+                let cur = current();
                 // The remembered state belongs to the state events alone: a
                 // guest started before this event is handled must still get
                 // its STARTED, so the state read now must not replace it.
-                let known = match (current(), cached) {
-                    (Some(d), Some((_, _, last))) => (d.name, d.id, last),
+                let known = match (&cur, cached) {
+                    (Some(d), Some((_, _, last))) => (d.name.clone(), d.id, last),
                     (Some(d), None) if e.kind == pet::PET_DSP_EVT_VM_ADDED => {
-                        (d.name, d.id, vms::VMS_STOPPED)
+                        (d.name.clone(), d.id, vms::VMS_STOPPED)
                     }
-                    (Some(d), None) => (d.name, d.id, d.vms),
+                    (Some(d), None) => (d.name.clone(), d.id, d.vms),
                     (None, Some(k)) => k,
                     (None, None) => return,
                 };
                 self.events.known.lock().insert(uuid, known.clone());
-                self.emit(ev(known.0, known.1, lifecycle::DEFINED, detail));
+                self.emit(ev(known.0.clone(), known.1, lifecycle::DEFINED, detail));
+                if let Some(d) = cur {
+                    self.device_changes(&d);
+                }
             }
             pet::PET_DSP_EVT_VM_PERFSTATS => {
                 let mut perf = self.events.perf.lock();
@@ -145,6 +169,7 @@ impl Driver {
             }
             pet::PET_DSP_EVT_VM_DELETED => {
                 self.events.perf.lock().remove(&uuid);
+                self.events.aliases.lock().remove(&uuid);
                 let old = self.events.known.lock().remove(&uuid);
                 if let Some((name, _, _)) = old {
                     self.emit(ev(name, -1, lifecycle::UNDEFINED, 0));
@@ -169,6 +194,14 @@ impl Driver {
                     .insert(uuid, (name.clone(), id, new))
                     .map(|(_, _, s)| s);
                 // libvirt's vz driver: which lifecycle event a new state is.
+                // A guest saved while paused comes back paused: started
+                // from its saved state, then suspended, as libvirt tells
+                // of a restore that leaves the guest paused.
+                if (new, prev) == (vms::VMS_PAUSED, Some(vms::VMS_SUSPENDED)) {
+                    self.emit(ev(name.clone(), id, lifecycle::STARTED, 2));
+                    self.emit(ev(name, id, lifecycle::SUSPENDED, 4));
+                    return;
+                }
                 let (event, detail) = match (new, prev) {
                     (vms::VMS_RUNNING, Some(vms::VMS_PAUSED)) => (lifecycle::RESUMED, 0),
                     (vms::VMS_RUNNING, Some(vms::VMS_RUNNING)) => return,
@@ -188,6 +221,28 @@ impl Driver {
                 self.emit(ev(name, id, event, detail));
             }
             _ => {}
+        }
+    }
+
+    /// Tells which devices a config change gave or took from a running
+    /// guest, by their aliases, and remembers the new set.
+    fn device_changes(&self, d: &super::domains::Domain) {
+        let now = device_aliases(&d.def);
+        let before = self.events.aliases.lock().insert(d.uuid, now.clone());
+        let Some(before) = before.filter(|_| d.is_active()) else {
+            return;
+        };
+        let event = |change| DomainEvent {
+            name: d.name.clone(),
+            uuid: d.uuid,
+            id: d.id,
+            change,
+        };
+        for gone in before.iter().filter(|a| !now.contains(a)) {
+            self.emit(event(Change::DeviceRemoved(gone.clone())));
+        }
+        for new in now.iter().filter(|a| !before.contains(a)) {
+            self.emit(event(Change::DeviceAdded(new.clone())));
         }
     }
 }
