@@ -122,6 +122,10 @@ pub mod dev {
     pub const PDT_USE_SERIAL_PORT_SOCKET_MODE: u32 = 3;
     /// Emulation: a directory (container file system).
     pub const PDT_USE_FILE_SYSTEM: u32 = 5;
+    /// Emulation: a TCP socket (serial ports).
+    pub const PDT_USE_TCP: u32 = 6;
+    /// Emulation: a UDP socket (serial ports).
+    pub const PDT_USE_UDP: u32 = 7;
     /// Bus: IDE.
     pub const PMS_IDE_DEVICE: u32 = 0;
     /// Bus: SCSI.

@@ -144,6 +144,11 @@ sdk_table! {
     PrlVmDevSerial_SetSocketMode: fn(PRL_HANDLE, PRL_UINT32) -> PRL_RESULT;
     PrlVmDevHd_GetMountPoint: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmDevHd_SetMountPoint: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;
+    PrlVmDevHd_GetSerialNumber: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
+    PrlVmDevHd_SetSerialNumber: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;
+    PrlVmDevHd_GetDiskSize: fn(PRL_HANDLE, *mut PRL_UINT32) -> PRL_RESULT;
+    PrlVmDevNet_IsPktFilterPreventMacSpoof: fn(PRL_HANDLE, *mut PRL_BOOL) -> PRL_RESULT;
+    PrlVmDevNet_SetPktFilterPreventMacSpoof: fn(PRL_HANDLE, PRL_BOOL) -> PRL_RESULT;
     PrlVmCfg_GetBootDevCount: fn(PRL_HANDLE, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_GetBootDev: fn(PRL_HANDLE, PRL_UINT32, PRL_HANDLE_PTR) -> PRL_RESULT;
     PrlVmCfg_CreateBootDev: fn(PRL_HANDLE, PRL_HANDLE_PTR) -> PRL_RESULT;

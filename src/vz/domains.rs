@@ -652,12 +652,17 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
                 });
                 continue;
             }
+            let serial = match device {
+                DiskDevice::Disk => Some(d.serial_number()?).filter(|s| !s.is_empty()),
+                DiskDevice::Cdrom => None,
+            };
             def.disks.push(Disk {
                 device,
                 source: (!path.is_empty()).then_some(path),
                 block: d.emulated_type()? == PDT_USE_REAL_DEVICE,
                 bus: bus_of(d.iface_type()?),
                 unit: d.stack_index()?,
+                serial,
             });
         }
     }
@@ -679,6 +684,8 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
             mac: mac_from_sdk(&d.mac()?),
             model: if ct { None } else { model.map(str::to_string) },
             target: (!target.is_empty()).then_some(target),
+            link_up: d.connected()?,
+            trust_guest_rx_filters: d.prevent_mac_spoof()?,
         });
     }
     for d in g.devices(PDE_SERIAL_PORT)? {
@@ -689,6 +696,19 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
                 listen: d.socket_mode()? == PSP_SERIAL_SOCKET_SERVER,
             },
             PDT_USE_OUTPUT_FILE => SerialSource::File(path),
+            t @ (PDT_USE_TCP | PDT_USE_UDP) => {
+                let (host, service) = path.rsplit_once(':').unwrap_or((&path, ""));
+                let (host, service) = (host.to_string(), service.to_string());
+                if t == PDT_USE_TCP {
+                    SerialSource::Tcp {
+                        host,
+                        service,
+                        listen: d.socket_mode()? == PSP_SERIAL_SOCKET_SERVER,
+                    }
+                } else {
+                    SerialSource::Udp { host, service }
+                }
+            }
             _ => SerialSource::Dev(path),
         };
         def.serials.push(Serial {
@@ -786,6 +806,9 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
         })?;
         d.set_stack_index(disk.unit)?;
         d.set_connected(true)?;
+        if disk.device == DiskDevice::Disk {
+            d.set_serial_number(disk.serial.as_deref().unwrap_or(""))?;
+        }
     }
     for i in &def.interfaces {
         let d = g.create_device(PDE_GENERIC_NETWORK_ADAPTER)?;
@@ -810,27 +833,42 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
             Some("e1000") => PNT_E1000,
             _ => PNT_UNDEFINED,
         })?;
-        d.set_connected(true)?;
+        d.set_connected(i.link_up)?;
+        d.set_prevent_mac_spoof(i.trust_guest_rx_filters)?;
     }
     for s in &def.serials {
         let d = g.create_device(PDE_SERIAL_PORT)?;
         let (ty, path, mode) = match &s.source {
             SerialSource::Unix { path, listen } => (
                 PDT_USE_SERIAL_PORT_SOCKET_MODE,
-                path,
+                path.clone(),
                 if *listen {
                     PSP_SERIAL_SOCKET_SERVER
                 } else {
                     PSP_SERIAL_SOCKET_CLIENT
                 },
             ),
-            SerialSource::File(p) => (PDT_USE_OUTPUT_FILE, p, 0),
-            SerialSource::Dev(p) => (PDT_USE_REAL_DEVICE, p, 0),
+            SerialSource::File(p) => (PDT_USE_OUTPUT_FILE, p.clone(), 0),
+            SerialSource::Dev(p) => (PDT_USE_REAL_DEVICE, p.clone(), 0),
+            SerialSource::Tcp {
+                host,
+                service,
+                listen,
+            } => (
+                PDT_USE_TCP,
+                format!("{host}:{service}"),
+                if *listen {
+                    PSP_SERIAL_SOCKET_SERVER
+                } else {
+                    PSP_SERIAL_SOCKET_CLIENT
+                },
+            ),
+            SerialSource::Udp { host, service } => (PDT_USE_UDP, format!("{host}:{service}"), 0),
         };
         d.set_emulated_type(ty)?;
-        d.set_image_path(path)?;
-        d.set_sys_name(path)?;
-        d.set_friendly_name(path)?;
+        d.set_image_path(&path)?;
+        d.set_sys_name(&path)?;
+        d.set_friendly_name(&path)?;
         d.set_socket_mode(mode)?;
         d.set_index(s.port)?;
     }

@@ -209,11 +209,13 @@ dev_u32! {
     PrlVmDev_GetIfaceType / PrlVmDev_SetIfaceType => iface_type;
     PrlVmDevNet_GetAdapterType / PrlVmDevNet_SetAdapterType => adapter_type;
     PrlVmDevSerial_GetSocketMode / PrlVmDevSerial_SetSocketMode => socket_mode;
+    PrlVmDevHd_GetDiskSize / PrlVmDevHd_SetDiskSize => size_mb;
 }
 
 dev_bool! {
     PrlVmDev_IsConnected / PrlVmDev_SetConnected => connected;
     PrlVmDev_IsEnabled / PrlVmDev_SetEnabled => enabled;
+    PrlVmDevNet_IsPktFilterPreventMacSpoof / PrlVmDevNet_SetPktFilterPreventMacSpoof => prevent_mac_spoof;
 }
 
 dev_str! {
@@ -224,6 +226,7 @@ dev_str! {
     PrlVmDevNet_GetHostInterfaceName / PrlVmDevNet_SetHostInterfaceName => host_iface;
     PrlVmDevNet_GetVirtualNetworkId / PrlVmDevNet_SetVirtualNetworkId => network;
     PrlVmDevHd_GetMountPoint / PrlVmDevHd_SetMountPoint => mount_point;
+    PrlVmDevHd_GetSerialNumber / PrlVmDevHd_SetSerialNumber => serial_number;
 }
 
 /// PrlVmCfg_GetBootDevCount

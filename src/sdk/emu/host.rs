@@ -128,6 +128,10 @@ pub struct Device {
     pub mount_point: String,
     /// Image size in MiB (set by PrlVmDev_ResizeImage).
     pub size_mb: u32,
+    /// Hard disk serial number.
+    pub serial_number: String,
+    /// The packet filter drops frames with another MAC (network adapters).
+    pub prevent_mac_spoof: bool,
 }
 
 /// A boot order entry.
