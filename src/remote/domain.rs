@@ -537,15 +537,23 @@ pub fn update_device_flags(call: &Call, a: DeviceFlagsArgs) -> VirResult<()> {
     modify_device(call, &a.dom, &a.xml, a.flags, DeviceOp::Update)
 }
 
-/// DOMAIN_BLOCK_RESIZE (BYTES flag; sizes go to the SDK in MiB)
+/// DOMAIN_BLOCK_RESIZE (BYTES flag; the size goes to the SDK in whole
+/// MiB, rounded down as libvirt's vz driver does)
 pub fn block_resize(call: &Call, a: BlockResizeArgs) -> VirResult<()> {
     flags(a.flags, 1, "vzDomainBlockResize")?;
-    let bytes = if a.flags & 1 != 0 {
-        a.size
+    if a.disk.is_empty() {
+        return Err(VirError::new(
+            crate::error::ErrorCode::InvalidArg,
+            ErrorDomain::Parallels,
+            "empty path",
+        ));
+    }
+    let kib = if a.flags & 1 != 0 {
+        a.size / 1024
     } else {
-        a.size.saturating_mul(1024)
+        a.size
     };
-    let mib = u32::try_from(bytes.div_ceil(1 << 20)).map_err(|_| {
+    let mib = u32::try_from(kib / 1024).map_err(|_| {
         VirError::new(
             crate::error::ErrorCode::InvalidArg,
             ErrorDomain::Parallels,

@@ -225,7 +225,7 @@ fn statistics_grow_while_running_and_stop_when_stopped() {
         "state.state=1",
         "vcpu.current=2",
         "net.count=2",
-        "block.count=2",
+        "block.count=3",
         "block.1.name=sdb",
         "balloon.maximum=2097152",
     ] {

@@ -454,7 +454,7 @@ impl Host {
         let ct = g.vm_type == PVT_CT;
         for (i, d) in g.devices.iter().filter(|d| d.dev_type == 6).enumerate() {
             let prefix = if ct {
-                format!("hdd{i}")
+                format!("hdd{}", d.stack_index)
             } else {
                 match d.iface_type {
                     0 => format!("ide{}", d.stack_index),
