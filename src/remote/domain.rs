@@ -155,7 +155,19 @@ pub fn lookup_by_uuid(call: &Call, uuid: Uuid) -> VirResult<Domain> {
     Ok(wire(&call.conn()?.driver().domain_by_uuid(&uuid.0)?))
 }
 
-/// DOMAIN_GET_INFO
+/// The vCPU times (ns) of an active domain from the host's counters, as
+/// libvirt's vz driver reads them; none while it is not running.
+fn vcpu_times(call: &Call, d: &VzDomain) -> VirResult<Vec<u64>> {
+    if !d.is_active() {
+        return Ok(vec![0; d.def.vcpus as usize]);
+    }
+    let c = call.conn()?.driver().counters(d)?;
+    Ok((0..d.def.vcpus)
+        .map(|i| u64::try_from(c.get(&format!("guest.vcpu{i}.time"))).unwrap_or(0))
+        .collect())
+}
+
+/// DOMAIN_GET_INFO (CPU time: the sum of the vCPU times)
 pub fn get_info(call: &Call, a: DomainArgs) -> VirResult<DomainGetInfoRet> {
     let d = lookup(call, &a.dom)?;
     Ok(DomainGetInfoRet {
@@ -163,7 +175,7 @@ pub fn get_info(call: &Call, a: DomainArgs) -> VirResult<DomainGetInfoRet> {
         max_mem: d.def.memory_kib,
         memory: d.def.memory_kib,
         nr_virt_cpu: u16::try_from(d.def.vcpus).unwrap_or(u16::MAX),
-        cpu_time: 0,
+        cpu_time: vcpu_times(call, &d)?.iter().sum(),
     })
 }
 
@@ -432,17 +444,28 @@ pub fn get_vcpus(call: &Call, a: GetVcpusArgs) -> VirResult<GetVcpusRet> {
         return Err(VirError::rpc("maxinfo * maplen > REMOTE_CPUMAPS_MAX"));
     }
     let n = (d.def.vcpus as usize).min(a.maxinfo as usize);
+    let times = vcpu_times(call, &d)?;
     let info = (0..n)
         .map(|i| VcpuInfo {
             number: i as u32,
             state: 1,
-            cpu_time: 0,
+            cpu_time: times.get(i).copied().unwrap_or(0),
             cpu: -1,
         })
         .collect();
+    // Every vCPU may run on the domain's cpuset (all host CPUs without one).
     let (total, _, _) = call.conn()?.driver().host().cpu_map()?;
+    let allowed = |c: usize| {
+        match &d.def.cpuset {
+        None => c < total as usize,
+        Some(set) => set.split(',').any(|r| {
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            matches!((lo.parse::<usize>(), hi.parse::<usize>()), (Ok(lo), Ok(hi)) if (lo..=hi).contains(&c))
+        }),
+    }
+    };
     let mut map = vec![0u8; a.maplen as usize];
-    for c in 0..(total as usize).min(map.len() * 8) {
+    for c in (0..map.len() * 8).filter(|c| allowed(*c)) {
         map[c / 8] |= 1 << (c % 8);
     }
     Ok(GetVcpusRet {

@@ -493,7 +493,7 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
     if let Some(cur) = root.child("currentMemory") {
         if parse_kib(cur)? != memory_kib {
             return Err(unsupported(
-                "changing balloon parameters is not supported by vz driver".into(),
+                "currentMemory differs from memory: changing balloon parameters is not supported by vz driver".into(),
             ));
         }
     }
@@ -942,9 +942,8 @@ fn parse_disk(d: &Element, vm: bool) -> VirResult<Disk> {
             )));
         }
     }
-    if d.attr("transient").is_some()
-        || d.child("source")
-            .is_some_and(|s| s.attr("startupPolicy").is_some())
+    if d.child("source")
+        .is_some_and(|s| s.attr("startupPolicy").is_some())
     {
         return Err(unsupported(
             "disk startup policy is not supported by vz driver".into(),

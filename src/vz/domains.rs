@@ -268,7 +268,7 @@ impl Driver {
             Some(d) => {
                 let _job = self.begin_job(&d.uuid)?;
                 if d.def.os_type != def.os_type {
-                    return Err(invalid("cannot change the OS type of a defined domain"));
+                    return Err(unsupported("Changing OS type is not supported"));
                 }
                 let g = &d.guest;
                 g.begin_edit().map_err(sdk_error)?;
