@@ -30,22 +30,39 @@ fn refuses(d: &Daemon, args: &[&str], want: &str) {
 /// libvirt's vz driver's answer to every refused state change.
 const CANT: &str = "error: Requested operation is not valid: Can't change domain state.\n";
 
-/// What `virsh dominfo` prints for a guest (the CPU time line only while
-/// it runs, so it is checked apart).
-fn dominfo(
-    id: &str,
-    name: &str,
-    uuid: &str,
-    os: &str,
-    state: &str,
+/// What `virsh dominfo` shows of a guest.
+#[derive(Clone, Copy)]
+struct Info<'a> {
+    id: &'a str,
+    name: &'a str,
+    uuid: &'a str,
+    os: &'a str,
+    state: &'a str,
     cpus: u32,
     kib: u64,
-    autostart: &str,
-    saved: &str,
-) -> String {
-    format!(
-        "Id:             {id}\nName:           {name}\nUUID:           {uuid}\nOS Type:        {os}\nState:          {state}\nCPU(s):         {cpus}\nMax memory:     {kib} KiB\nUsed memory:    {kib} KiB\nPersistent:     yes\nAutostart:      {autostart}\nManaged save:   {saved}\n\n"
-    )
+    autostart: &'a str,
+    saved: &'a str,
+}
+
+impl Info<'_> {
+    /// The text virsh prints (the CPU time line only while it runs, so it
+    /// is checked apart).
+    fn text(&self) -> String {
+        let Info {
+            id,
+            name,
+            uuid,
+            os,
+            state,
+            cpus,
+            kib,
+            autostart,
+            saved,
+        } = self;
+        format!(
+            "Id:             {id}\nName:           {name}\nUUID:           {uuid}\nOS Type:        {os}\nState:          {state}\nCPU(s):         {cpus}\nMax memory:     {kib} KiB\nUsed memory:    {kib} KiB\nPersistent:     yes\nAutostart:      {autostart}\nManaged save:   {saved}\n\n"
+        )
+    }
 }
 
 /// dominfo of a running guest without its "CPU time:" line (which virsh
@@ -95,12 +112,18 @@ fn vm_and_container_lifecycle_print_what_libvirt_prints() {
     ];
     for (n, (name, uuid, os, cpus, kib)) in guests.into_iter().enumerate() {
         let id = (n + 1).to_string();
-        let id = id.as_str();
-        says(
-            &d,
-            &["dominfo", name],
-            &dominfo("-", name, uuid, os, "shut off", cpus, kib, "disable", "no"),
-        );
+        let off = Info {
+            id: "-",
+            name,
+            uuid,
+            os,
+            state: "shut off",
+            cpus,
+            kib,
+            autostart: "disable",
+            saved: "no",
+        };
+        says(&d, &["dominfo", name], &off.text());
         says(
             &d,
             &["domstate", "--reason", name],
@@ -125,7 +148,12 @@ fn vm_and_container_lifecycle_print_what_libvirt_prints() {
         refuses(&d, &["start", name], "error: Domain is already active\n");
         assert_eq!(
             dominfo_running(&d, name),
-            dominfo(id, name, uuid, os, "running", cpus, kib, "disable", "no")
+            Info {
+                id: &id,
+                state: "running",
+                ..off
+            }
+            .text()
         );
         says(&d, &["domstate", "--reason", name], "running (booted)\n\n");
         says(
@@ -214,9 +242,13 @@ fn vm_and_container_lifecycle_print_what_libvirt_prints() {
         says(
             &d,
             &["dominfo", name],
-            &dominfo(
-                "-", name, uuid, os, "shut off", 1, 1_048_576, "enable", "no",
-            ),
+            &Info {
+                cpus: 1,
+                kib: 1_048_576,
+                autostart: "enable",
+                ..off
+            }
+            .text(),
         );
         says(
             &d,
