@@ -367,74 +367,179 @@ fn bad_xml_changes_nothing() {
     );
 }
 
+/// Acceptance 3: python3-libvirt runs the same scenario on the full VM and
+/// the container, checking the code and domain of every error.
 #[test]
 fn python_scenario_and_error_codes() {
     let d = Daemon::start();
-    let xml = fs::read_to_string(fixture("vm-basic.xml")).unwrap();
+    let vm = fs::read_to_string(full_vm(&d)).unwrap();
+    for img in ["disk1.qcow2", "disk2.qcow2", "install.iso"] {
+        fs::write(d.dir.join(img), b"").unwrap();
+    }
+    let vm_file = d.dir.join("vm-full.xml");
+    let other = d.dir.join("other.xml");
+    fs::write(&other, vm.replace("8d0f1c9e", "9d0f1c9e")).unwrap();
     let script = format!(
         r#"
 import libvirt
+L = libvirt
 c = libvirt.open("{uri}")
-dom = c.defineXML('''{xml}''')
-assert dom.name() == "vm-basic"
-assert dom.info()[0] == libvirt.VIR_DOMAIN_SHUTOFF
-dom.create()
-assert dom.state() == [libvirt.VIR_DOMAIN_RUNNING, 1], dom.state()
-assert dom.isActive() == 1 and dom.ID() > 0
-def code(f):
+def code(f, *a):
     try:
-        f()
+        f(*a)
     except libvirt.libvirtError as e:
         return (e.get_error_code(), e.get_error_domain())
-    return None
-assert code(dom.create) == (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_FROM_PARALLELS), code(dom.create)
-assert code(lambda: c.lookupByName("nosuch")) == (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_FROM_PARALLELS)
-assert code(lambda: c.defineXML("<domain")) [0] == libvirt.VIR_ERR_XML_DETAIL
-assert code(lambda: dom.createWithFlags(64)) is not None
-dom.suspend()
-assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
-dom.resume()
-dom.destroy()
-assert code(dom.destroy) == (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_FROM_PARALLELS)
-names = sorted(d.name() for d in c.listAllDomains(0))
-assert names == ["vm-basic"], names
-assert [d.name() for d in c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)] == []
-dom.undefine()
-assert c.listAllDomains(0) == []
+    raise AssertionError("no error from %r" % (f,))
+INVALID = (L.VIR_ERR_OPERATION_INVALID, L.VIR_FROM_PARALLELS)
+for path, name, os in (("{vm}", "vm-full", "hvm"), ("{ct}", "ct-web", "exe")):
+    dom = c.defineXML(open(path).read())
+    assert dom.name() == name and dom.OSType() == os
+    assert dom.info()[0] == L.VIR_DOMAIN_SHUTOFF and dom.ID() == -1
+    assert dom.state() == [L.VIR_DOMAIN_SHUTOFF, L.VIR_DOMAIN_SHUTOFF_SHUTDOWN]
+    assert dom.isPersistent() == 1 and dom.isActive() == 0 and dom.isUpdated() == 0
+    assert dom.hasManagedSaveImage(0) == 0 and dom.autostart() == 0
+    # The XML round trip.
+    again = c.defineXML(dom.XMLDesc(0))
+    assert again.XMLDesc(0) == dom.XMLDesc(0)
+    # Wrong states while shut off.
+    for f in (dom.suspend, dom.resume, dom.shutdown, dom.destroy):
+        assert code(f) == INVALID, (name, f)
+    for f in (dom.reboot, dom.reset, dom.managedSave):
+        assert code(f, 0) == INVALID, (name, f)
+    assert code(dom.setMemoryFlags, 1048576, L.VIR_DOMAIN_AFFECT_LIVE) == INVALID
+    assert code(dom.vcpus) == INVALID
+    if os == "hvm":
+        assert code(dom.blockResize, "sda", 1 << 30, 0) == INVALID
+    dom.create()
+    assert dom.state() == [L.VIR_DOMAIN_RUNNING, L.VIR_DOMAIN_RUNNING_BOOTED]
+    assert dom.isActive() == 1 and dom.ID() > 0
+    assert c.lookupByID(dom.ID()).name() == name
+    assert code(dom.create) == INVALID
+    assert code(dom.resume) == INVALID
+    assert code(dom.undefine) == INVALID
+    assert code(dom.setMemoryFlags, 1048576, L.VIR_DOMAIN_AFFECT_CONFIG) == INVALID
+    dom.suspend()
+    assert dom.state()[0] == L.VIR_DOMAIN_PAUSED
+    assert code(dom.suspend) == INVALID
+    dom.resume()
+    dom.reboot(0)
+    dom.reset(0)
+    dom.shutdown()
+    assert dom.state()[0] == L.VIR_DOMAIN_SHUTOFF
+    dom.createWithFlags(L.VIR_DOMAIN_START_PAUSED)
+    assert dom.state() == [L.VIR_DOMAIN_PAUSED, L.VIR_DOMAIN_PAUSED_USER]
+    dom.destroy()
+    dom.setMemoryFlags(1048576, L.VIR_DOMAIN_AFFECT_CONFIG)
+    dom.setVcpusFlags(1, L.VIR_DOMAIN_AFFECT_CONFIG)
+    assert dom.info()[1:4] == [1048576, 1048576, 1], dom.info()
+    assert dom.vcpusFlags(L.VIR_DOMAIN_AFFECT_CONFIG | L.VIR_DOMAIN_VCPU_MAXIMUM) == 1
+    dom.setAutostart(1)
+    assert dom.autostart() == 1
+    # Flags the driver does not know.
+    assert code(dom.createWithFlags, 64) == (L.VIR_ERR_INVALID_ARG, L.VIR_FROM_PARALLELS)
+    assert code(dom.undefineFlags, 4) == (L.VIR_ERR_INVALID_ARG, L.VIR_FROM_PARALLELS)
+    # Devices it does not take.
+    assert code(dom.attachDeviceFlags, "<sound model='ich6'/>", L.VIR_DOMAIN_AFFECT_CONFIG) == (L.VIR_ERR_CONFIG_UNSUPPORTED, L.VIR_FROM_PARALLELS)
+NO_DOMAIN = (L.VIR_ERR_NO_DOMAIN, L.VIR_FROM_PARALLELS)
+assert code(c.lookupByName, "nosuch") == NO_DOMAIN
+assert code(c.lookupByUUIDString, "00000000-0000-0000-0000-000000000001") == NO_DOMAIN
+assert code(c.lookupByID, 4242) == NO_DOMAIN
+assert code(c.defineXML, "<domain")[0] == L.VIR_ERR_XML_DETAIL
+assert code(c.defineXML, "<domain type='vz'><name>x</name></domain>")[0] == L.VIR_ERR_XML_ERROR
+assert code(c.defineXML, "<domain type='kvm'><name>x</name><memory>1048576</memory><os><type>hvm</type></os></domain>") == (L.VIR_ERR_CONFIG_UNSUPPORTED, L.VIR_FROM_PARALLELS)
+# The same name with another UUID.
+assert code(c.defineXML, open("{other}").read()) == (L.VIR_ERR_OPERATION_FAILED, L.VIR_FROM_PARALLELS)
+names = sorted(x.name() for x in c.listAllDomains(0))
+assert names == ["ct-web", "vm-full"], names
+assert c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_ACTIVE) == []
+assert sorted(x.name() for x in c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)) == names
+assert c.numOfDomains() == 0 and c.numOfDefinedDomains() == 2
+assert sorted(c.listDefinedDomains()) == names
+# Read-only connections look but do not touch.
 ro = libvirt.openReadOnly("{ro}")
-assert code(lambda: ro.lookupByName("x")) == (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_FROM_PARALLELS)
+rdom = ro.lookupByName("vm-full")
+assert rdom.info()[0] == L.VIR_DOMAIN_SHUTOFF
+assert code(rdom.create)[0] == L.VIR_ERR_OPERATION_DENIED
+assert code(ro.lookupByName, "x") == NO_DOMAIN
+for name in names:
+    c.lookupByName(name).undefine()
+assert c.listAllDomains(0) == []
 print("ok")
 "#,
         uri = d.uri(),
-        ro = d.ro_uri()
+        ro = d.ro_uri(),
+        vm = vm_file.display(),
+        ct = fixture("ct-template.xml"),
+        other = other.display(),
     );
     let out = python(&script);
     assert_eq!(out.stdout.trim(), "ok", "{out:?}");
 }
 
+/// Acceptance 4: guests in every state survive a SIGKILL of the daemon:
+/// the same guests, states (with reasons) and XML afterwards.
 #[test]
 fn guests_and_states_survive_a_killed_daemon() {
     let mut d = Daemon::start();
-    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
-    d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
+    let vm = full_vm(&d);
+    for img in ["disk1.qcow2", "disk2.qcow2", "install.iso"] {
+        fs::write(d.dir.join(img), b"").unwrap();
+    }
+    d.virsh(&["define", vm.to_str().unwrap()]).expect_ok();
+    for f in ["vm-basic.xml", "ct-basic.xml", "ct-template.xml"] {
+        d.virsh(&["define", &fixture(f)]).expect_ok();
+    }
+    d.virsh(&["start", "vm-full"]).expect_ok();
+    d.virsh(&["start", "--paused", "ct-web"]).expect_ok();
     d.virsh(&["start", "vm-basic"]).expect_ok();
+    d.virsh(&["managedsave", "vm-basic"]).expect_ok();
     d.virsh(&["autostart", "ct-basic"]).expect_ok();
-    let before_list = d.virsh(&["list", "--all"]).expect_ok().to_string();
-    let before_xml = d
-        .virsh(&["dumpxml", "--inactive", "vm-basic"])
-        .expect_ok()
-        .to_string();
+    let names = ["vm-full", "ct-web", "vm-basic", "ct-basic"];
+    let snapshot = |d: &Daemon| {
+        let mut all = vec![d.virsh(&["list", "--all"]).expect_ok().to_string()];
+        for n in names {
+            for cmd in [
+                &["domstate", "--reason"][..],
+                &["dumpxml"],
+                &["dumpxml", "--inactive"],
+            ] {
+                let mut args = cmd.to_vec();
+                args.push(n);
+                all.push(d.virsh(&args).expect_ok().to_string());
+            }
+            let info = d.virsh(&["dominfo", n]).expect_ok().to_string();
+            all.push(
+                info.lines()
+                    .filter(|l| !l.starts_with("CPU time:"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        all
+    };
+    let before = snapshot(&d);
+    assert!(
+        before[0].contains(" -    vm-basic   shut off"),
+        "{}",
+        before[0]
+    );
     d.signal("KILL");
     d.wait_exit(Duration::from_secs(10));
     d.restart();
-    assert_eq!(d.virsh(&["list", "--all"]).expect_ok(), before_list);
+    let after = snapshot(&d);
+    assert_eq!(after, before);
     assert_eq!(
-        d.virsh(&["dumpxml", "--inactive", "vm-basic"]).expect_ok(),
-        before_xml
+        field(
+            d.virsh(&["dominfo", "vm-basic"]).expect_ok(),
+            "Managed save:"
+        ),
+        "yes"
     );
     assert_eq!(
-        field(d.virsh(&["dominfo", "ct-basic"]).expect_ok(), "Autostart:"),
-        "enable"
+        d.virsh(&["domstate", "--reason", "ct-web"])
+            .expect_ok()
+            .trim(),
+        "paused (user)"
     );
 }
 
@@ -489,18 +594,28 @@ fn parallel_clients_on_different_and_same_guests() {
     for h in handles {
         h.join().unwrap();
     }
-    // 20 clients, one guest: serialised, none lost.
-    let handles: Vec<_> = (0..20)
-        .map(|_| {
+    // 20 clients, one guest: each adds its own disk, a read-modify-write
+    // of the whole config; serialised by the guest's job, none is lost.
+    let handles: Vec<_> = (0..20u32)
+        .map(|i| {
             let uri = d.uri();
-            std::thread::spawn(move || virsh(&uri, &["autostart", "par0"]).ok())
+            let img = d.dir.join(&format!("p{i}.qcow2")).display().to_string();
+            let target = format!("sd{}", (b'a' + i as u8) as char);
+            std::thread::spawn(move || {
+                virsh(&uri, &["attach-disk", "par0", &img, &target, "--config"])
+            })
         })
         .collect();
-    assert!(handles.into_iter().all(|h| h.join().unwrap()));
-    assert_eq!(
-        field(d.virsh(&["dominfo", "par0"]).expect_ok(), "Autostart:"),
-        "enable"
-    );
+    for h in handles {
+        h.join().unwrap().expect_ok();
+    }
+    let disks = d.virsh(&["domblklist", "par0"]).expect_ok().to_string();
+    for i in 0..20u8 {
+        assert!(
+            disks.contains(&format!("sd{}      ", (b'a' + i) as char)),
+            "disk {i} lost: {disks}"
+        );
+    }
     assert_eq!(
         d.virsh(&["list", "--all", "--name"])
             .expect_ok()
