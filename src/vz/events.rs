@@ -246,3 +246,63 @@ impl Driver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::{emu, Sdk};
+    use crate::vz::DriverConfig;
+    use std::time::Duration;
+
+    /// A change made on the host by another SDK client (prlctl, another
+    /// management tool) reaches the driver's subscribers: events come
+    /// from the SDK's events, not from this driver's own calls.
+    #[test]
+    fn changes_made_on_the_host_reach_subscribers() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-ev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+        sdk.init().unwrap();
+        let driver = Driver::new(DriverConfig {
+            privileged: true,
+            host_uuid: None,
+            sdk: Arc::clone(&sdk),
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        driver.subscribe(move |e| {
+            let _ = tx.send(e.clone());
+        });
+        driver.session().unwrap();
+
+        let host_tool = sdk.login().unwrap();
+        let g = sdk.new_guest(&host_tool).unwrap();
+        g.set_name("made-on-host").unwrap();
+        g.set_ram_mb(512).unwrap();
+        g.set_cpus(1).unwrap();
+        g.register().unwrap();
+        g.start().unwrap();
+        g.pause().unwrap();
+        g.resume().unwrap();
+        g.kill().unwrap();
+        g.delete().unwrap();
+
+        let want = [
+            (lifecycle::DEFINED, 0),
+            (lifecycle::STARTED, 0),
+            (lifecycle::SUSPENDED, 0),
+            (lifecycle::RESUMED, 0),
+            (lifecycle::STOPPED, 0),
+            (lifecycle::UNDEFINED, 0),
+        ];
+        for (event, detail) in want {
+            let e = rx.recv_timeout(Duration::from_secs(10)).expect("an event");
+            assert_eq!(e.name, "made-on-host");
+            assert_eq!(e.change, Change::Lifecycle { event, detail });
+        }
+        drop(driver);
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
