@@ -50,6 +50,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
         .iter()
         .filter(|d| {
             let (st, _) = d.state();
+            let saved = d.vms == crate::sdk::abi::vms::VMS_SUSPENDED;
             group(3, &[(1, d.is_active()), (2, !d.is_active())])
                 && group(12, &[(4, true), (8, false)])
                 && group(
@@ -64,7 +65,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
                         ),
                     ],
                 )
-                && group(768, &[(256, false), (512, true)])
+                && group(768, &[(256, saved), (512, !saved)])
                 && group(3072, &[(1024, d.autostart), (2048, !d.autostart)])
                 && group(12288, &[(4096, false), (8192, true)])
                 && group(49152, &[(16384, false), (32768, true)])

@@ -54,7 +54,8 @@ pub enum Bus {
 }
 
 impl Bus {
-    fn as_str(self) -> &'static str {
+    /// libvirt's name of the bus.
+    pub fn as_str(self) -> &'static str {
         match self {
             Bus::Ide => "ide",
             Bus::Scsi => "scsi",
@@ -896,20 +897,33 @@ pub enum DeviceDef {
 }
 
 /// Parses the device XML of attach/detach/update-device for a domain of
-/// `os_type`; devices the vz driver cannot change this way are refused.
-pub fn parse_device(xml: &str, os_type: OsType) -> VirResult<DeviceDef> {
-    let el = parse_tree(xml)?;
-    match el.name.as_str() {
-        "disk" => Ok(DeviceDef::Disk(parse_disk(&el, os_type == OsType::Hvm)?)),
-        "interface" => Ok(DeviceDef::Interface(parse_interface(
-            &el,
-            os_type == OsType::Hvm,
-        )?)),
-        "graphics" => Ok(DeviceDef::Graphics(parse_graphics(&el)?)),
-        other => Err(unsupported(format!(
-            "changing device type '{other}' is not supported by vz driver"
-        ))),
-    }
+/// `os_type`; devices the vz driver cannot change this way are refused in
+/// its words ("attaching device type 'sound' is unsupported", `verb`
+/// being attaching, detaching or updating).
+pub fn parse_device(xml: &str, os_type: OsType, verb: &str) -> VirResult<DeviceDef> {
+    let el = parse_document(xml, "device_definition")?;
+    // libvirt's device type names of the elements a device XML may be.
+    let kind = match el.name.as_str() {
+        "disk" => return Ok(DeviceDef::Disk(parse_disk(&el, os_type == OsType::Hvm)?)),
+        "interface" => {
+            return Ok(DeviceDef::Interface(parse_interface(
+                &el,
+                os_type == OsType::Hvm,
+            )?))
+        }
+        "graphics" => return Ok(DeviceDef::Graphics(parse_graphics(&el)?)),
+        "filesystem" => "fs",
+        "serial" | "parallel" | "console" | "channel" => "chr",
+        other @ ("lease" | "input" | "sound" | "video" | "hostdev" | "watchdog" | "controller"
+        | "hub" | "redirdev" | "smartcard" | "memballoon" | "nvram" | "shmem" | "tpm"
+        | "panic" | "rng" | "memory" | "iommu" | "vsock" | "audio" | "crypto") => other,
+        other => {
+            return Err(invalid(format!("unknown device type '{other}'")));
+        }
+    };
+    Err(unsupported(format!(
+        "{verb} device type '{kind}' is unsupported"
+    )))
 }
 
 fn parse_disk(d: &Element, vm: bool) -> VirResult<Disk> {

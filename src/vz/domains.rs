@@ -270,6 +270,23 @@ impl Driver {
                 if d.def.os_type != def.os_type {
                     return Err(unsupported("Changing OS type is not supported"));
                 }
+                // The saved state holds the config it was saved with
+                // (libvirt's vz driver: the same config is a no-op, another
+                // is refused).
+                if d.vms == vms::VMS_SUSPENDED {
+                    let same = DomainDef {
+                        uuid: Some(d.uuid),
+                        ..def.clone()
+                    } == d.def;
+                    if !same {
+                        return Err(VirError::new(
+                            ErrorCode::ArgumentUnsupported,
+                            ErrorDomain::Parallels,
+                            "Can't change domain configuration in managed save state",
+                        ));
+                    }
+                    return Ok((d, true));
+                }
                 let g = &d.guest;
                 g.begin_edit().map_err(sdk_error)?;
                 apply(g, &def).map_err(sdk_error)?;
@@ -473,6 +490,19 @@ fn not_found(detail: String) -> VirError {
     VirError::new(ErrorCode::InvalidArg, ErrorDomain::Parallels, detail)
 }
 
+/// libvirt's vz driver: a device to change that the guest lacks.
+fn no_such_device(detail: String) -> VirError {
+    VirError::internal(ErrorDomain::Parallels, detail)
+}
+
+fn net_unsupported(detail: &str) -> VirError {
+    VirError::new(
+        ErrorCode::OperationUnsupported,
+        ErrorDomain::Parallels,
+        detail,
+    )
+}
+
 impl Driver {
     /// Attaches, detaches or updates one device, with the vz driver's
     /// rules: disks and CD-ROMs anywhere; interfaces attached to and
@@ -489,7 +519,12 @@ impl Driver {
         check_update_flags(&d, flags)?;
         let mut def = d.def.clone();
         let ct = def.os_type == OsType::Exe;
-        match (op, domain_xml::parse_device(xml, def.os_type)?) {
+        let verb = match op {
+            DeviceOp::Attach => "attaching",
+            DeviceOp::Detach => "detaching",
+            DeviceOp::Update => "updating",
+        };
+        match (op, domain_xml::parse_device(xml, def.os_type, verb)?) {
             (op, DeviceDef::Disk(disk)) => {
                 let target = domain_xml::target_name(disk.bus, disk.unit);
                 let pos = def
@@ -505,17 +540,24 @@ impl Driver {
                         def.disks.remove(i);
                     }
                     (DeviceOp::Update, Some(i)) => def.disks[i] = disk,
-                    (_, None) => return Err(not_found(format!("disk {target} not found"))),
+                    (_, None) => {
+                        return Err(no_such_device(format!(
+                            "No disk with bus '{}' and target '{target}'",
+                            disk.bus.as_str()
+                        )))
+                    }
                 }
             }
             (op, DeviceDef::Interface(iface)) => {
                 let pos = def.interfaces.iter().position(|x| x.mac == iface.mac);
                 match (op, pos) {
                     (DeviceOp::Attach, _) if !ct => {
-                        return Err(unsupported("attaching network device to VM is unsupported"))
+                        return Err(net_unsupported(
+                            "attaching network device to VM is unsupported",
+                        ))
                     }
                     (DeviceOp::Detach, _) if !ct => {
-                        return Err(unsupported(
+                        return Err(net_unsupported(
                             "detaching network device from VM is unsupported",
                         ))
                     }
@@ -528,7 +570,7 @@ impl Driver {
                     }
                     (DeviceOp::Update, Some(i)) => def.interfaces[i] = iface,
                     (_, None) => {
-                        return Err(not_found(format!("interface {} not found", iface.mac)))
+                        return Err(no_such_device(format!("No net with mac '{}'", iface.mac)))
                     }
                 }
             }
@@ -537,7 +579,7 @@ impl Driver {
                     return Err(unsupported("domain already has VNC graphics"))
                 }
                 (DeviceOp::Detach, None) | (DeviceOp::Update, None) => {
-                    return Err(not_found("domain has no VNC graphics".to_string()))
+                    return Err(unsupported("cannot find VNC graphics device"))
                 }
                 (DeviceOp::Detach, Some(_)) => def.graphics = None,
                 _ => def.graphics = Some(g),
@@ -580,7 +622,7 @@ impl Driver {
             .nth(index)
             .is_some_and(|x| x.block)
         {
-            return Err(invalid("Only disk image supported for resize"));
+            return Err(not_found("Only disk image supported for resize".into()));
         }
         dev.resize(mib).map_err(sdk_error)
     }

@@ -1022,3 +1022,58 @@ fn a_corrupt_guest_file_is_reported_and_skipped() {
         d.log_text().contains("cannot load")
     });
 }
+
+/// CONNECT_BASELINE_CPU, which libvirt's vz driver has and Nova calls
+/// after getCapabilities: the host CPU of the capabilities is its own
+/// baseline; libvirt's errors otherwise.
+#[test]
+fn baseline_cpu_of_the_host_cpu() {
+    let d = Daemon::start();
+    let caps = d.virsh(&["capabilities"]).expect_ok().to_string();
+    let model = caps
+        .split("<model>")
+        .nth(1)
+        .and_then(|r| r.split("</model>").next())
+        .expect("a host CPU model")
+        .to_string();
+    let f = d.dir.join("caps.xml");
+    fs::write(&f, &caps).unwrap();
+    let out = d.virsh(&["cpu-baseline", f.to_str().unwrap()]);
+    let t = out.expect_ok();
+    assert!(
+        t.starts_with(&format!(
+            "<cpu mode='custom' match='exact'>\n  <model fallback='forbid'>{model}</model>\n"
+        )),
+        "{t}"
+    );
+    let features = caps.matches("<feature name=").count();
+    assert_eq!(
+        t.matches("<feature policy='require' name=").count(),
+        features
+    );
+    let script = format!(
+        r#"
+import libvirt
+L = libvirt
+c = libvirt.open("{uri}")
+def cpu(vendor, model="EPYC", arch="x86_64"):
+    return "<cpu><arch>%s</arch><model>%s</model><vendor>%s</vendor><feature name='svm'/></cpu>" % (arch, model, vendor)
+x = c.baselineCPU([cpu("AMD"), cpu("AMD")], L.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)
+assert x == "<cpu mode='custom' match='exact'>\n  <model fallback='forbid'>EPYC</model>\n  <vendor>AMD</vendor>\n  <feature policy='require' name='svm'/>\n</cpu>\n", x
+def code(*a):
+    try:
+        c.baselineCPU(*a)
+    except libvirt.libvirtError as e:
+        return (e.get_error_code(), e.get_error_domain(), e.get_error_message())
+print(code([cpu("AMD"), cpu("Intel")], 0))
+print(code([cpu("AMD", arch="aarch64")], 0)[0] == L.VIR_ERR_NO_SUPPORT)
+print(code([cpu("AMD")], L.VIR_CONNECT_BASELINE_CPU_MIGRATABLE)[0] == L.VIR_ERR_INVALID_ARG)
+"#,
+        uri = d.uri()
+    );
+    let out = python(&script);
+    assert_eq!(
+        out.stdout, "(9, 31, 'operation failed: CPU vendors do not match')\nTrue\nTrue\n",
+        "{out:?}"
+    );
+}

@@ -332,31 +332,31 @@ pub unsafe extern "C" fn PrlBootDev_SetInUse(h: PRL_HANDLE, v: PRL_BOOL) -> PRL_
     }))
 }
 
-/// PrlVmDev_ResizeImage (job): the disk image gets a new size in MiB.
+/// PrlVmDev_ResizeImage (job): the disk image gets a new size in MiB. It
+/// is the image that changes, so the stored guest changes at once, with no
+/// edit of the configuration (the handle's copy follows).
 pub unsafe extern "C" fn PrlVmDev_ResizeImage(
     h: PRL_HANDLE,
     size_mb: PRL_UINT32,
     _flags: PRL_UINT32,
 ) -> PRL_HANDLE {
-    let r = with_dev(h, |d| {
-        if d.emulated_type != crate::sdk::abi::dev::PDT_USE_IMAGE_FILE {
-            return Err((
-                PRL_ERR_INVALID_ARG,
-                "Only image disks can be resized.".to_string(),
-            ));
-        }
-        if size_mb < d.size_mb {
-            return Err((
-                PRL_ERR_INVALID_ARG,
-                "Shrinking a disk image is not supported.".to_string(),
-            ));
-        }
-        d.size_mb = size_mb;
-        Ok(())
+    let target = super::handles::get(h).and_then(|o| match &*o {
+        Object::Device(vm, id) => match &**vm {
+            Object::Vm(v) => Some((Arc::clone(vm), v.uuid.lock().clone(), *id)),
+            _ => None,
+        },
+        _ => None,
     });
-    super::job(move || match r {
-        Ok(Ok(())) => Ok(Vec::new()),
-        Ok(Err(e)) => Err(e),
-        Err(code) => Err((code, "invalid device handle".to_string())),
+    super::job(move || {
+        let (vm, uuid, id) =
+            target.ok_or((PRL_ERR_INVALID_HANDLE, "invalid device handle".to_string()))?;
+        let host = super::running_host()?;
+        host.resize_disk(&uuid, id, size_mb)?;
+        let _ = with_guest(&vm, |g| {
+            if let Some(d) = g.devices.iter_mut().find(|d| d.id == id) {
+                d.size_mb = size_mb;
+            }
+        });
+        Ok(Vec::new())
     })
 }

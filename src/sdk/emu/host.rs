@@ -709,6 +709,41 @@ impl Host {
         Ok(new)
     }
 
+    /// PrlVmDev_ResizeImage: a disk image of a registered guest grows.
+    pub fn resize_disk(&self, uuid: &str, device: u64, size_mb: u32) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let d = g.devices.iter_mut().find(|d| d.id == device).ok_or((
+            PRL_ERR_INVALID_ARG,
+            "The device does not exist.".to_string(),
+        ))?;
+        if d.emulated_type != crate::sdk::abi::dev::PDT_USE_IMAGE_FILE {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                "Only image disks can be resized.".to_string(),
+            ));
+        }
+        if size_mb < d.size_mb {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                "Shrinking a disk image is not supported.".to_string(),
+            ));
+        }
+        let old = d.size_mb;
+        d.size_mb = size_mb;
+        let snapshot = g.clone();
+        if let Err(e) = self.persist(&snapshot) {
+            if let Some(d) = guests
+                .get_mut(uuid)
+                .and_then(|g| g.devices.iter_mut().find(|d| d.id == device))
+            {
+                d.size_mb = old;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// PrlVm_Delete: removes a stopped guest.
     pub fn delete(&self, uuid: &str) -> Result<(), Fail> {
         let mut guests = self.guests.lock();

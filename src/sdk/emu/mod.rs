@@ -126,7 +126,7 @@ fn job(work: impl FnOnce() -> Result<Vec<Arc<Object>>, Fail> + Send + 'static) -
     h
 }
 
-fn running_host() -> Result<Arc<host::Host>, Fail> {
+pub(super) fn running_host() -> Result<Arc<host::Host>, Fail> {
     host::host().ok_or((
         PRL_ERR_INVALID_ARG,
         "the SDK is not initialised".to_string(),
