@@ -198,11 +198,15 @@ pub fn get_xml_desc(call: &Call, a: DomainFlagsArgs) -> VirResult<String> {
         ));
     }
     let d = lookup(call, &a.dom)?;
-    Ok(if a.flags & 2 != 0 {
-        crate::vz::domain_xml::format(&d.def, &d.uuid, None)
-    } else {
-        d.xml()
-    })
+    // SECURE (1) shows the VNC password; INACTIVE (2) the stored config,
+    // without the running domain's id and aliases.
+    let id = (a.flags & 2 == 0 && d.is_active()).then_some(d.id);
+    Ok(crate::vz::domain_xml::format_xml(
+        &d.def,
+        &d.uuid,
+        id,
+        a.flags & 1 != 0,
+    ))
 }
 
 /// DOMAIN_GET_OS_TYPE

@@ -238,6 +238,11 @@ pub mod err {
     pub const PRL_ERR_ENTRY_DOES_NOT_EXIST: i32 = -2_147_483_527;
 }
 
+/// `PRL_CPU_MODE`: a 32-bit guest (i686).
+pub const PCM_CPU_MODE_32: u32 = 0;
+/// `PRL_CPU_MODE`: a 64-bit guest (x86_64).
+pub const PCM_CPU_MODE_64: u32 = 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -488,6 +488,7 @@ impl Guest {
     guest_u32!(video_ram_mb => PrlVmCfg_GetVideoRamSize, set_video_ram_mb => PrlVmCfg_SetVideoRamSize);
     guest_str!(os_template => PrlVmCfg_GetOsTemplate, set_os_template => PrlVmCfg_SetOsTemplate);
     guest_str!(cpu_mask => PrlVmCfg_GetCpuMask, set_cpu_mask => PrlVmCfg_SetCpuMask);
+    guest_u32!(cpu_mode => PrlVmCfg_GetCpuMode, set_cpu_mode => PrlVmCfg_SetCpuMode);
 
     /// The devices of a PDE_* type, in order.
     pub fn devices(&self, dev_type: u32) -> Result<Vec<Device>, SdkError> {

@@ -106,6 +106,8 @@ sdk_table! {
     PrlVmCfg_SetVideoRamSize: fn(PRL_HANDLE, PRL_UINT32) -> PRL_RESULT;
     PrlSrv_GetServerInfo: fn(PRL_HANDLE, PRL_HANDLE_PTR) -> PRL_RESULT;
     PrlSrvInfo_GetProductVersion: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
+    PrlVmCfg_GetCpuMode: fn(PRL_HANDLE, *mut PRL_UINT32) -> PRL_RESULT;
+    PrlVmCfg_SetCpuMode: fn(PRL_HANDLE, PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_GetCpuMask: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlVmCfg_SetCpuMask: fn(PRL_HANDLE, PRL_CONST_STR) -> PRL_RESULT;
     PrlVmCfg_GetOsTemplate: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;

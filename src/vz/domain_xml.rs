@@ -1401,9 +1401,15 @@ pub fn device_aliases(def: &DomainDef) -> Vec<String> {
         .collect()
 }
 
-/// Formats a definition as libvirt's domain XML; `id` is set for a
-/// running domain.
+/// Formats a definition as libvirt's domain XML, secrets included; `id`
+/// is set for a running domain.
 pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
+    format_xml(def, uuid, id, true)
+}
+
+/// Formats a definition as libvirt's domain XML; the VNC password only
+/// when `secure` (VIR_DOMAIN_XML_SECURE), as libvirt shows it.
+pub fn format_xml(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>, secure: bool) -> String {
     let mut x = String::with_capacity(1024);
     match id {
         Some(id) => x.push_str(&format!("<domain type='vz' id='{id}'>\n")),
@@ -1443,13 +1449,13 @@ pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
     }
     x.push_str("  </os>\n");
     x.push_str("  <clock offset='utc'/>\n  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n");
-    format_devices(&mut x, def, id.is_some());
+    format_devices(&mut x, def, id.is_some(), secure);
     x.push_str("</domain>\n");
     x
 }
 
 /// `<alias>` lines appear only in a running domain's XML, as in libvirt.
-fn format_devices(x: &mut String, def: &DomainDef, live: bool) {
+fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
     let vm = def.os_type == OsType::Hvm;
     let alias = |name: String| {
         if live {
@@ -1609,6 +1615,7 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool) {
         let passwd = g
             .passwd
             .as_ref()
+            .filter(|_| secure)
             .map(|p| format!(" passwd='{}'", xml_escape(p)))
             .unwrap_or_default();
         x.push_str(&format!(

@@ -10,7 +10,8 @@ use super::Driver;
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::sdk::abi::dev::*;
 use crate::sdk::abi::{
-    err, vms, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD, PVTF_CT, PVTF_VM, PVT_CT, PVT_VM,
+    err, vms, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD, PCM_CPU_MODE_32, PCM_CPU_MODE_64, PVTF_CT,
+    PVTF_VM, PVT_CT, PVT_VM,
 };
 use crate::sdk::{Guest, SdkError};
 use parking_lot::Mutex;
@@ -20,6 +21,9 @@ use std::time::Duration;
 /// How long a call waits for another change to the same domain
 /// (libvirt's vz driver waits 30 s).
 const JOB_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a device change waits for its device event to be sent.
+const DEVICE_EVENT_WAIT: Duration = Duration::from_secs(5);
 
 /// libvirt domain states (`virDomainState`).
 pub mod state {
@@ -136,7 +140,11 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         name: guest.name()?,
         uuid: Some(uuid),
         os_type,
-        arch: "x86_64".to_string(),
+        arch: match guest.cpu_mode()? {
+            PCM_CPU_MODE_32 => "i686",
+            _ => "x86_64",
+        }
+        .to_string(),
         memory_kib: u64::from(guest.ram_mb()?) * 1024,
         vcpus: guest.cpus()?,
         description: guest.description()?,
@@ -588,7 +596,9 @@ impl Driver {
         let g = &d.guest;
         g.begin_edit().map_err(sdk_error)?;
         apply(g, &def).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        g.commit().map_err(sdk_error)?;
+        self.await_device_events(uuid, &domain_xml::device_aliases(&def), DEVICE_EVENT_WAIT);
+        Ok(())
     }
 
     /// virDomainBlockResize: a running domain's image disk gets `mib`.
@@ -798,6 +808,11 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
     g.set_cpus(def.vcpus)?;
     g.set_description(&def.description)?;
     g.set_cpu_mask(def.cpuset.as_deref().unwrap_or(""))?;
+    g.set_cpu_mode(if def.arch == "i686" {
+        PCM_CPU_MODE_32
+    } else {
+        PCM_CPU_MODE_64
+    })?;
     for ty in [
         PDE_HARD_DISK,
         PDE_OPTICAL_DISK,

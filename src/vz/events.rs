@@ -9,6 +9,7 @@ use crate::sdk::SdkEvent;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// `virDomainEventType` values.
 pub mod lifecycle {
@@ -78,6 +79,8 @@ pub struct EventState {
     /// Each guest's device aliases as of its last config event, to tell
     /// which devices a config change added or removed.
     aliases: Mutex<HashMap<[u8; 16], Vec<String>>>,
+    /// Signalled when a guest's aliases were brought up to date.
+    aliases_seen: parking_lot::Condvar,
 }
 
 impl Driver {
@@ -224,11 +227,32 @@ impl Driver {
         }
     }
 
+    /// Waits (at most `limit`) until the config events have caught up with
+    /// a device change this driver made to `uuid`, so its DEVICE_ADDED or
+    /// DEVICE_REMOVED is sent before the next change can hide it: a device
+    /// attached and detached before the first event is read would
+    /// otherwise never be seen.
+    pub(super) fn await_device_events(&self, uuid: &[u8; 16], want: &[String], limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut aliases = self.events.aliases.lock();
+        while aliases.get(uuid).is_some_and(|a| a != want) {
+            if self
+                .events
+                .aliases_seen
+                .wait_until(&mut aliases, deadline)
+                .timed_out()
+            {
+                return;
+            }
+        }
+    }
+
     /// Tells which devices a config change gave or took from a running
     /// guest, by their aliases, and remembers the new set.
     fn device_changes(&self, d: &super::domains::Domain) {
         let now = device_aliases(&d.def);
         let before = self.events.aliases.lock().insert(d.uuid, now.clone());
+        self.events.aliases_seen.notify_all();
         let Some(before) = before.filter(|_| d.is_active()) else {
             return;
         };
@@ -252,7 +276,6 @@ mod tests {
     use super::*;
     use crate::sdk::{emu, Sdk};
     use crate::vz::DriverConfig;
-    use std::time::Duration;
 
     /// A change made on the host by another SDK client (prlctl, another
     /// management tool) reaches the driver's subscribers: events come

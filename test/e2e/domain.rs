@@ -290,32 +290,117 @@ fn vm_and_container_lifecycle_print_what_libvirt_prints() {
     );
 }
 
+/// Every fixture round-trips: the XML dumpxml prints defines the identical
+/// guest again, stopped or running (a running guest's XML carries its id
+/// and device aliases, which a definition ignores).
 #[test]
-fn dumpxml_round_trips() {
+fn every_fixture_round_trips() {
     let d = Daemon::start();
-    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
-    d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
-    for name in ["vm-basic", "ct-basic"] {
-        let first = d.virsh(&["dumpxml", name]).expect_ok().to_string();
-        let file = d.dir.join(&format!("{name}.xml"));
-        fs::write(&file, &first).unwrap();
-        d.virsh(&["define", file.to_str().unwrap()]).expect_ok();
-        assert_eq!(d.virsh(&["dumpxml", name]).expect_ok(), first);
+    let dir = d.dir.path().display().to_string();
+    for img in [
+        "disk1.qcow2",
+        "disk2.qcow2",
+        "install.iso",
+        "root.qcow2",
+        "root.hdd",
+        "data.hdd",
+    ] {
+        fs::write(d.dir.join(img), b"").unwrap();
     }
-    assert!(d
-        .virsh(&["dumpxml", "ct-basic"])
+    let fixtures = [
+        ("vm-basic.xml", "vm-basic"),
+        ("vm-full.xml", "vm-full"),
+        ("vm-every.xml", "vm-every"),
+        ("ct-basic.xml", "ct-basic"),
+        ("ct-template.xml", "ct-web"),
+        ("ct-files.xml", "ct-files"),
+    ];
+    for (fx, name) in fixtures {
+        let xml = fs::read_to_string(fixture(fx))
+            .unwrap()
+            .replace("@DIR@", &dir);
+        let f = d.dir.join(fx);
+        fs::write(&f, xml).unwrap();
+        d.virsh(&["define", f.to_str().unwrap()]).expect_ok();
+        // With its secrets, as virsh edit reads it.
+        let dump = |extra: &[&str]| {
+            let mut a = vec!["dumpxml", "--security-info"];
+            a.extend_from_slice(extra);
+            a.push(name);
+            d.virsh(&a).expect_ok().to_string()
+        };
+        let first = dump(&[]);
+        let again = d.dir.join(&format!("{name}.again.xml"));
+        fs::write(&again, &first).unwrap();
+        d.virsh(&["define", again.to_str().unwrap()]).expect_ok();
+        assert_eq!(dump(&[]), first, "{fx}");
+        d.virsh(&["start", name]).expect_ok();
+        let live = dump(&[]);
+        assert!(live.starts_with("<domain type='vz' id='"), "{live}");
+        assert_eq!(dump(&["--inactive"]), first, "{fx}");
+        fs::write(&again, &live).unwrap();
+        d.virsh(&["define", again.to_str().unwrap()]).expect_ok();
+        assert_eq!(dump(&[]), live, "{fx}");
+        d.virsh(&["destroy", name]).expect_ok();
+        assert_eq!(dump(&[]), first, "{fx}");
+    }
+    // What the richest fixtures keep, element by element.
+    let every = d
+        .virsh(&["dumpxml", "--security-info", "vm-every"])
         .expect_ok()
-        .contains("<type arch='x86_64'>exe</type>"));
-    // The running domain's XML carries its id; --inactive does not.
-    d.virsh(&["start", "vm-basic"]).expect_ok();
-    assert!(d
-        .virsh(&["dumpxml", "vm-basic"])
+        .to_string();
+    for needle in [
+        "<description>every element the vz driver maps &amp; keeps</description>",
+        "<vcpu placement='static' cpuset='0'>1</vcpu>",
+        "<type arch='i686'>hvm</type>",
+        "<boot dev='network'/>\n    <boot dev='cdrom'/>\n    <boot dev='hd'/>",
+        "<serial>VZ-0001</serial>",
+        "<disk type='block' device='disk'>\n      <driver name='vz' type='raw'/>\n      <source dev='/dev/null'/>",
+        "<disk type='file' device='cdrom'>\n      <driver name='vz' type='raw'/>\n      <target dev='hdb' bus='ide'/>",
+        "<controller type='scsi' index='0'/>\n    <controller type='ide' index='0'/>",
+        "<interface type='bridge' trustGuestRxFilters='yes'>",
+        "<target dev='vme421c000a0b0c'/>\n      <model type='rtl8139'/>\n      <link state='down'/>",
+        "<serial type='tcp'>\n      <source mode='bind' host='127.0.0.1' service='4555'/>\n      <protocol type='raw'/>",
+        "<console type='tcp'>",
+        "<serial type='udp'>\n      <source mode='bind' host='127.0.0.1' service='4556'/>\n      <source mode='connect' host='127.0.0.1' service='4556'/>",
+        "<source path='/dev/ttyS0'/>\n      <target port='3'/>",
+        "<graphics type='vnc' autoport='yes' listen='10.0.0.1' passwd='secret'>",
+        "<model type='vga' vram='16384' heads='1' primary='yes'>\n        <acceleration/>",
+    ] {
+        assert!(every.contains(needle), "{needle} missing from {every}");
+    }
+    let ct = d.virsh(&["dumpxml", "ct-files"]).expect_ok().to_string();
+    for needle in [
+        "<init>/sbin/init</init>",
+        "<driver name='vz' type='ploop'/>",
+        &format!("<filesystem type='file' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source file='{dir}/root.hdd'/>\n      <target dir='/'/>"),
+        "<source network='host-routed'/>",
+        "<target dev='veth42.1'/>\n      <link state='up'/>",
+    ] {
+        assert!(ct.contains(needle), "{needle} missing from {ct}");
+    }
+    assert!(
+        !ct.contains("<model"),
+        "containers have no adapter model: {ct}"
+    );
+    // The VNC password only with --security-info, as libvirt shows it, and
+    // never to a read-only connection.
+    let plain = d.virsh(&["dumpxml", "vm-every"]).expect_ok().to_string();
+    assert!(
+        plain.contains("<graphics type='vnc' autoport='yes' listen='10.0.0.1'>")
+            && !plain.contains("secret"),
+        "{plain}"
+    );
+    assert!(!d
+        .virsh_ro(&["dumpxml", "vm-every"])
         .expect_ok()
-        .contains("<domain type='vz' id="));
-    assert!(d
-        .virsh(&["dumpxml", "--inactive", "vm-basic"])
-        .expect_ok()
-        .contains("<domain type='vz'>"));
+        .contains("secret"));
+    let e = d.virsh_ro(&["dumpxml", "--security-info", "vm-every"]);
+    assert!(
+        e.stderr
+            .contains("operation forbidden: virDomainGetXMLDesc with secure flag"),
+        "{e:?}"
+    );
 }
 
 #[test]

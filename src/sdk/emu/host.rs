@@ -65,6 +65,8 @@ pub struct Guest {
     pub snapshots: Vec<Snapshot>,
     /// Suspended while paused: it resumes paused, as it was saved.
     pub saved_paused: bool,
+    /// A 32-bit guest (PCM_CPU_MODE_32); 64-bit otherwise.
+    pub cpu_mode_32: bool,
 }
 
 /// A snapshot: the guest's configuration and state when it was taken.
