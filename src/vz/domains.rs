@@ -19,8 +19,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a call waits for another change to the same domain
-/// (libvirt's vz driver waits 30 s).
-const JOB_WAIT: Duration = Duration::from_secs(30);
+/// (libvirt's vz driver waits 30 s; the unit tests do not).
+const JOB_WAIT: Duration = if cfg!(test) {
+    Duration::from_millis(300)
+} else {
+    Duration::from_secs(30)
+};
 
 /// How long a device change waits for its device event to be sent.
 const DEVICE_EVENT_WAIT: Duration = Duration::from_secs(5);
@@ -996,5 +1000,38 @@ impl Driver {
         g.begin_edit().map_err(sdk_error)?;
         g.set_cpus(n).map_err(sdk_error)?;
         g.commit().map_err(sdk_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::Sdk;
+    use crate::vz::DriverConfig;
+
+    #[test]
+    fn a_second_change_to_one_domain_waits_then_gives_up_others_proceed() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-job-{}", std::process::id()));
+        // Sdk::embedded names the process's one host store: take turns.
+        let _turn = crate::sdk::emu::host::TEST_TURN.lock();
+        let driver = Driver::new(DriverConfig {
+            privileged: true,
+            host_uuid: None,
+            sdk: Sdk::embedded(&dir, Duration::from_secs(5)),
+        });
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        let held = driver.begin_job(&a).unwrap();
+        let started = std::time::Instant::now();
+        let e = driver.begin_job(&a).err().unwrap();
+        assert!(started.elapsed() >= JOB_WAIT);
+        assert_eq!(e.code, ErrorCode::OperationTimeout);
+        assert_eq!(
+            e.message,
+            "Timed out during operation: cannot acquire state change lock"
+        );
+        // Another domain is not held up.
+        assert!(driver.begin_job(&b).is_ok());
+        drop(held);
+        assert!(driver.begin_job(&a).is_ok());
     }
 }
