@@ -67,7 +67,13 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
                 )
                 && group(768, &[(256, saved), (512, !saved)])
                 && group(3072, &[(1024, d.autostart), (2048, !d.autostart)])
-                && group(12288, &[(4096, false), (8192, true)])
+                && (f & 12288 == 0 || {
+                    // Asked only when filtered on: it reads the guest's
+                    // snapshot tree from the host.
+                    let has = has_snapshots(d);
+                    group(12288, &[(4096, has), (8192, !has)])
+                })
+                // Virtuozzo has no checkpoints.
                 && group(49152, &[(16384, false), (32768, true)])
         })
         .map(wire)
@@ -83,6 +89,15 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
             Vec::new()
         },
     })
+}
+
+/// Whether the host keeps any snapshot of `d`: its snapshot tree holds
+/// items below the root (reference §3.8). A tree it cannot read counts
+/// as none.
+fn has_snapshots(d: &VzDomain) -> bool {
+    d.guest_handle()
+        .snapshot_tree()
+        .is_ok_and(|t| t.matches("<SavedStateItem").count() > 1)
 }
 
 /// CONNECT_NUM_OF_DOMAINS: active domains.

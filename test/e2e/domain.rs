@@ -538,6 +538,12 @@ names = sorted(x.name() for x in c.listAllDomains(0))
 assert names == ["ct-web", "vm-full"], names
 assert c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_ACTIVE) == []
 assert sorted(x.name() for x in c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)) == names
+assert c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT) == []
+assert sorted(x.name() for x in c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT)) == names
+assert c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE) == []
+assert c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT) == []
+assert sorted(x.name() for x in c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_PERSISTENT | L.VIR_CONNECT_LIST_DOMAINS_SHUTOFF)) == names
+assert c.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_TRANSIENT) == []
 assert c.numOfDomains() == 0 and c.numOfDefinedDomains() == 2
 assert sorted(c.listDefinedDomains()) == names
 # Read-only connections look but do not touch.
