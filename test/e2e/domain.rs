@@ -483,6 +483,9 @@ for path, name, os in (("{vm}", "vm-full", "hvm"), ("{ct}", "ct-web", "exe")):
     assert dom.state() == [L.VIR_DOMAIN_SHUTOFF, L.VIR_DOMAIN_SHUTOFF_SHUTDOWN]
     assert dom.isPersistent() == 1 and dom.isActive() == 0 and dom.isUpdated() == 0
     assert dom.hasManagedSaveImage(0) == 0 and dom.autostart() == 0
+    assert dom.maxMemory() == dom.info()[1] and dom.maxVcpus() == dom.info()[3]
+    # No security driver, no messages.
+    assert dom.securityLabel() == ["", False] and dom.messages(0) == []
     # The XML round trip.
     again = c.defineXML(dom.XMLDesc(0))
     assert again.XMLDesc(0) == dom.XMLDesc(0)
@@ -499,6 +502,8 @@ for path, name, os in (("{vm}", "vm-full", "hvm"), ("{ct}", "ct-web", "exe")):
     assert dom.state() == [L.VIR_DOMAIN_RUNNING, L.VIR_DOMAIN_RUNNING_BOOTED]
     assert dom.isActive() == 1 and dom.ID() > 0
     assert c.lookupByID(dom.ID()).name() == name
+    vinfo, maps = dom.vcpus()
+    assert [v[0] for v in vinfo] == list(range(dom.info()[3])) and all(v[1] == L.VIR_VCPU_RUNNING for v in vinfo)
     assert code(dom.create) == INVALID
     assert code(dom.resume) == INVALID
     assert code(dom.undefine) == INVALID
