@@ -1623,6 +1623,10 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
             xml_escape(&g.listen)
         ));
     }
+    // A container's video is the SDK's own, shown only with graphics.
+    if !vm && def.graphics.is_some() {
+        x.push_str("    <video>\n      <model type='parallels'/>\n    </video>\n");
+    }
     if let Some(v) = def.video_vram_kib.filter(|_| vm) {
         x.push_str(&format!(
             "    <video>\n      <model type='vga' vram='{v}' heads='1' primary='yes'>\n        <acceleration/>\n      </model>\n    </video>\n"
