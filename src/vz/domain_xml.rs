@@ -444,6 +444,10 @@ const ACCEPTED: &[&str] = &[
     "clock",
     "features",
     "devices",
+    // Application data (Nova puts its instance data here in every domain
+    // it defines). The Virtuozzo host has nowhere to keep it, so, as with
+    // libvirt's vz driver, it is accepted and not shown again.
+    "metadata",
 ];
 
 /// Parses and validates a domain definition for the vz driver.

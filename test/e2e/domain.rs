@@ -537,6 +537,10 @@ assert code(c.lookupByID, 4242) == NO_DOMAIN
 assert code(c.defineXML, "<domain")[0] == L.VIR_ERR_XML_DETAIL
 assert code(c.defineXML, "<domain type='vz'><name>x</name></domain>")[0] == L.VIR_ERR_XML_ERROR
 assert code(c.defineXML, "<domain type='kvm'><name>x</name><memory>1048576</memory><os><type>hvm</type></os></domain>") == (L.VIR_ERR_CONFIG_UNSUPPORTED, L.VIR_FROM_PARALLELS)
+# Nova's <metadata> is accepted and, as with libvirt's vz driver, not kept.
+m = c.defineXML("<domain type='vz'><name>vm-meta</name><memory>1048576</memory><os><type>hvm</type></os><metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'><nova:name>i-1</nova:name></nova:instance></metadata></domain>")
+assert "metadata" not in m.XMLDesc(0)
+m.undefine()
 # The same name with another UUID.
 assert code(c.defineXML, open("{other}").read()) == (L.VIR_ERR_OPERATION_FAILED, L.VIR_FROM_PARALLELS)
 names = sorted(x.name() for x in c.listAllDomains(0))
