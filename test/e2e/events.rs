@@ -158,7 +158,6 @@ def loop():
 threading.Thread(target=loop, daemon=True).start()
 c = libvirt.open("{uri}")
 other = libvirt.open("{uri}")
-ct = other.defineXML(open("{ct}").read())
 got, removed, only_ct = [], [], []
 def cb(conn, dom, event, detail, opaque):
     opaque.append((dom.name(), event, detail))
@@ -166,6 +165,11 @@ def rm(conn, dom, alias, opaque):
     removed.append((dom.name(), alias))
 all_id = c.domainEventRegisterAny(None, L.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, got)
 rm_id = c.domainEventRegisterAny(None, L.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, rm, None)
+ct = other.defineXML(open("{ct}").read())
+deadline = time.time() + 20
+while not got and time.time() < deadline:
+    time.sleep(0.05)
+# Its definition seen, a filter for that one domain.
 ct_id = c.domainEventRegisterAny(c.lookupByName("ct-basic"), L.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, only_ct)
 dom = other.defineXML(open("{vm}").read())
 dom.create(); dom.suspend(); dom.resume()
@@ -177,14 +181,15 @@ dom.create()
 dom.destroy(); dom.undefine()
 ct.create(); ct.destroy()
 deadline = time.time() + 20
-while (len(got) < 14 or len(removed) < 1 or len(only_ct) < 2) and time.time() < deadline:
+while (len(got) < 15 or len(removed) < 1 or len(only_ct) < 2) and time.time() < deadline:
     time.sleep(0.05)
 time.sleep(0.3)
 for i in (all_id, rm_id, ct_id):
     c.domainEventDeregisterAny(i)
 E = L
 vm = "vm-basic"
-want = [(vm, E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+want = [("ct-basic", E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+        (vm, E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_ADDED),
         (vm, E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED),
         (vm, E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
         (vm, E.VIR_DOMAIN_EVENT_RESUMED, E.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
