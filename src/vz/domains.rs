@@ -347,7 +347,11 @@ impl Driver {
         }
         let r = match op {
             Lifecycle::Start => g.start(),
-            Lifecycle::StartPaused => g.start().and_then(|()| g.pause()),
+            // A guest saved while paused comes back paused already.
+            Lifecycle::StartPaused => g.start().and_then(|()| match g.state()? {
+                vms::VMS_RUNNING => g.pause(),
+                _ => Ok(()),
+            }),
             Lifecycle::Resume => g.resume(),
             Lifecycle::Destroy => {
                 self.expect_stop(uuid, 1);

@@ -420,6 +420,10 @@ fn managed_save_round_trip() {
     );
     d.virsh(&["start", "vm-basic"]).expect_ok();
     says(&d, &["domstate", "vm-basic"], "paused\n\n");
+    // start --paused of a guest that comes back paused anyway.
+    d.virsh(&["managedsave", "vm-basic"]).expect_ok();
+    d.virsh(&["start", "--paused", "vm-basic"]).expect_ok();
+    says(&d, &["domstate", "vm-basic"], "paused\n\n");
     d.virsh(&["managedsave", "--running", "vm-basic"])
         .expect_ok();
     d.virsh(&["start", "vm-basic"]).expect_ok();
