@@ -153,11 +153,13 @@ pub enum ErrorDomain {
     /// VIR_FROM_RPC
     Rpc = 7,
     /// VIR_FROM_CONF
-    Conf = 11,
+    Conf = 9,
     /// VIR_FROM_REMOTE
     Remote = 13,
     /// VIR_FROM_DOMAIN
     Domain = 20,
+    /// VIR_FROM_CPU
+    Cpu = 31,
     /// VIR_FROM_DOMAIN_SNAPSHOT
     DomainSnapshot = 35,
     /// VIR_FROM_PARALLELS: the vz driver's domain (libvirt has no VIR_FROM_VZ)

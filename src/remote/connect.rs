@@ -123,6 +123,20 @@ pub fn get_sysinfo(call: &Call, a: FlagsArgs) -> VirResult<String> {
     conn.driver().host().sysinfo_xml()
 }
 
+/// CONNECT_BASELINE_CPU (EXPAND_FEATURES, as libvirt's vz driver)
+pub fn baseline_cpu(call: &Call, a: BaselineCpuArgs) -> VirResult<String> {
+    call.conn()?;
+    let expand = crate::vz::cpu::EXPAND_FEATURES;
+    if a.flags & !expand != 0 {
+        return Err(VirError::unsupported_flags(
+            ErrorDomain::Parallels,
+            (a.flags & !expand).into(),
+            "vzConnectBaselineCPU",
+        ));
+    }
+    crate::vz::cpu::baseline(&a.xml_cpus.0)
+}
+
 /// CONNECT_REGISTER_CLOSE_CALLBACK: one per connection (a second is refused
 /// as the vz driver refuses it); it fires (CONNECT_EVENT_CONNECTION_CLOSED,
 /// reason EOF) when the driver loses the Virtuozzo host.

@@ -7,6 +7,7 @@ use crate::error::{ErrorDomain, VirError, VirResult};
 use crate::rpc::xdr::{Bounded, FixedOpaque};
 use crate::vz::domains::{
     check_update_flags, state, DeviceOp, Domain as VzDomain, Lifecycle, AFFECT_CONFIG, AFFECT_LIVE,
+    SAVE_PAUSED, SAVE_RUNNING,
 };
 
 /// REMOTE_DOMAIN_LIST_MAX
@@ -50,6 +51,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
         .iter()
         .filter(|d| {
             let (st, _) = d.state();
+            let saved = d.vms == crate::sdk::abi::vms::VMS_SUSPENDED;
             group(3, &[(1, d.is_active()), (2, !d.is_active())])
                 && group(12, &[(4, true), (8, false)])
                 && group(
@@ -64,7 +66,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
                         ),
                     ],
                 )
-                && group(768, &[(256, false), (512, true)])
+                && group(768, &[(256, saved), (512, !saved)])
                 && group(3072, &[(1024, d.autostart), (2048, !d.autostart)])
                 && (f & 12288 == 0 || {
                     // Read only when asked: libvirt's vz driver never
@@ -72,6 +74,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
                     let has = driver.snapshot_tree(d).is_ok_and(|t| !t.is_empty());
                     group(12288, &[(4096, has), (8192, !has)])
                 })
+                // Virtuozzo has no checkpoints.
                 && group(49152, &[(16384, false), (32768, true)])
         })
         .map(wire)
@@ -160,7 +163,19 @@ pub fn lookup_by_uuid(call: &Call, uuid: Uuid) -> VirResult<Domain> {
     Ok(wire(&call.conn()?.driver().domain_by_uuid(&uuid.0)?))
 }
 
-/// DOMAIN_GET_INFO
+/// The vCPU times (ns) of an active domain from the host's counters, as
+/// libvirt's vz driver reads them; none while it is not running.
+fn vcpu_times(call: &Call, d: &VzDomain) -> VirResult<Vec<u64>> {
+    if !d.is_active() {
+        return Ok(vec![0; d.def.vcpus as usize]);
+    }
+    let c = call.conn()?.driver().counters(d)?;
+    Ok((0..d.def.vcpus)
+        .map(|i| u64::try_from(c.get(&format!("guest.vcpu{i}.time"))).unwrap_or(0))
+        .collect())
+}
+
+/// DOMAIN_GET_INFO (CPU time: the sum of the vCPU times)
 pub fn get_info(call: &Call, a: DomainArgs) -> VirResult<DomainGetInfoRet> {
     let d = lookup(call, &a.dom)?;
     Ok(DomainGetInfoRet {
@@ -168,7 +183,7 @@ pub fn get_info(call: &Call, a: DomainArgs) -> VirResult<DomainGetInfoRet> {
         max_mem: d.def.memory_kib,
         memory: d.def.memory_kib,
         nr_virt_cpu: u16::try_from(d.def.vcpus).unwrap_or(u16::MAX),
-        cpu_time: 0,
+        cpu_time: vcpu_times(call, &d)?.iter().sum(),
     })
 }
 
@@ -185,11 +200,15 @@ pub fn get_xml_desc(call: &Call, a: DomainFlagsArgs) -> VirResult<String> {
     // procedure table's access rule before we get here.
     flags(a.flags, 0xf, "vzDomainGetXMLDesc")?;
     let d = lookup(call, &a.dom)?;
-    Ok(if a.flags & 2 != 0 {
-        crate::vz::domain_xml::format(&d.def, &d.uuid, None)
-    } else {
-        d.xml()
-    })
+    // SECURE (1) shows the VNC password; INACTIVE (2) the stored config,
+    // without the running domain's id and aliases.
+    let id = (a.flags & 2 == 0 && d.is_active()).then_some(d.id);
+    Ok(crate::vz::domain_xml::format_xml(
+        &d.def,
+        &d.uuid,
+        id,
+        a.flags & 1 != 0,
+    ))
 }
 
 /// DOMAIN_GET_OS_TYPE
@@ -266,10 +285,10 @@ pub fn undefine(call: &Call, a: DomainArgs) -> VirResult<()> {
     call.conn()?.driver().undefine(&a.dom.uuid.0, false, false)
 }
 
-/// DOMAIN_MANAGED_SAVE (SAVE_RUNNING, SAVE_PAUSED accepted)
+/// DOMAIN_MANAGED_SAVE (SAVE_RUNNING, SAVE_PAUSED)
 pub fn managed_save(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
-    flags(a.flags, 2 | 4, "vzDomainManagedSave")?;
-    call.conn()?.driver().managed_save(&a.dom.uuid.0)
+    flags(a.flags, SAVE_RUNNING | SAVE_PAUSED, "vzDomainManagedSave")?;
+    call.conn()?.driver().managed_save(&a.dom.uuid.0, a.flags)
 }
 
 /// DOMAIN_MANAGED_SAVE_REMOVE
@@ -432,17 +451,28 @@ pub fn get_vcpus(call: &Call, a: GetVcpusArgs) -> VirResult<GetVcpusRet> {
         return Err(VirError::rpc("maxinfo * maplen > REMOTE_CPUMAPS_MAX"));
     }
     let n = (d.def.vcpus as usize).min(a.maxinfo as usize);
+    let times = vcpu_times(call, &d)?;
     let info = (0..n)
         .map(|i| VcpuInfo {
             number: i as u32,
             state: 1,
-            cpu_time: 0,
+            cpu_time: times.get(i).copied().unwrap_or(0),
             cpu: -1,
         })
         .collect();
+    // Every vCPU may run on the domain's cpuset (all host CPUs without one).
     let (total, _, _) = call.conn()?.driver().host().cpu_map()?;
+    let allowed = |c: usize| {
+        match &d.def.cpuset {
+        None => c < total as usize,
+        Some(set) => set.split(',').any(|r| {
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            matches!((lo.parse::<usize>(), hi.parse::<usize>()), (Ok(lo), Ok(hi)) if (lo..=hi).contains(&c))
+        }),
+    }
+    };
     let mut map = vec![0u8; a.maplen as usize];
-    for c in 0..(total as usize).min(map.len() * 8) {
+    for c in (0..map.len() * 8).filter(|c| allowed(*c)) {
         map[c / 8] |= 1 << (c % 8);
     }
     Ok(GetVcpusRet {
@@ -537,15 +567,23 @@ pub fn update_device_flags(call: &Call, a: DeviceFlagsArgs) -> VirResult<()> {
     modify_device(call, &a.dom, &a.xml, a.flags, DeviceOp::Update)
 }
 
-/// DOMAIN_BLOCK_RESIZE (BYTES flag; sizes go to the SDK in MiB)
+/// DOMAIN_BLOCK_RESIZE (BYTES flag; the size goes to the SDK in whole
+/// MiB, rounded down as libvirt's vz driver does)
 pub fn block_resize(call: &Call, a: BlockResizeArgs) -> VirResult<()> {
     flags(a.flags, 1, "vzDomainBlockResize")?;
-    let bytes = if a.flags & 1 != 0 {
-        a.size
+    if a.disk.is_empty() {
+        return Err(VirError::new(
+            crate::error::ErrorCode::InvalidArg,
+            ErrorDomain::Parallels,
+            "empty path",
+        ));
+    }
+    let kib = if a.flags & 1 != 0 {
+        a.size / 1024
     } else {
-        a.size.saturating_mul(1024)
+        a.size
     };
-    let mib = u32::try_from(bytes.div_ceil(1 << 20)).map_err(|_| {
+    let mib = u32::try_from(kib / 1024).map_err(|_| {
         VirError::new(
             crate::error::ErrorCode::InvalidArg,
             ErrorDomain::Parallels,

@@ -11,7 +11,7 @@ use crate::error::{ErrorDomain, VirError, VirResult};
 use crate::rpc::client::Client;
 use crate::rpc::message::{self, Header, MessageType, Status};
 use crate::rpc::xdr::{self, FixedOpaque};
-use crate::vz::events::DomainEvent;
+use crate::vz::events::{Change, DomainEvent};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -20,12 +20,14 @@ use std::sync::{Arc, Weak};
 
 /// VIR_DOMAIN_EVENT_ID_LIFECYCLE
 const EVENT_ID_LIFECYCLE: i32 = 0;
-/// Event ids a 9.0 client may register (VIR_DOMAIN_EVENT_ID_LAST).
+/// VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
+const EVENT_ID_DEVICE_REMOVED: i32 = 15;
+/// VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
+const EVENT_ID_DEVICE_ADDED: i32 = 19;
+/// Event ids a 9.0 client may register (VIR_DOMAIN_EVENT_ID_LAST). Like
+/// libvirtd, every one is accepted, also those this driver never sends
+/// (`virsh event --all` registers them all and fails if one is refused).
 const EVENT_ID_LAST: i32 = 27;
-/// REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE (legacy registrations)
-const PROC_EVENT_LIFECYCLE: i32 = 107;
-/// REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE
-const PROC_EVENT_CALLBACK_LIFECYCLE: i32 = 318;
 /// REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED (body: the reason)
 const PROC_EVENT_CONNECTION_CLOSED: i32 = 362;
 /// VIR_CONNECT_CLOSE_REASON_EOF
@@ -107,6 +109,34 @@ impl CloseCallbacks {
     }
 }
 
+/// How one kind of event travels: its event id, the MESSAGE procedure for
+/// callback registrations and the one for legacy registrations (none:
+/// libvirtd sends it only to callback registrations).
+struct Route {
+    event_id: i32,
+    callback_proc: i32,
+    legacy_proc: Option<i32>,
+}
+
+/// REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE
+const LIFECYCLE: Route = Route {
+    event_id: EVENT_ID_LIFECYCLE,
+    callback_proc: 318,
+    legacy_proc: Some(107),
+};
+/// REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED
+const DEVICE_REMOVED: Route = Route {
+    event_id: EVENT_ID_DEVICE_REMOVED,
+    callback_proc: 333,
+    legacy_proc: Some(311),
+};
+/// REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED
+const DEVICE_ADDED: Route = Route {
+    event_id: EVENT_ID_DEVICE_ADDED,
+    callback_proc: 354,
+    legacy_proc: None,
+};
+
 #[derive(Clone, Debug)]
 struct Registration {
     /// None for the legacy calls, which carry no callback id.
@@ -125,11 +155,55 @@ pub struct Registry {
     next_callback: AtomicI32,
 }
 
+/// `remote_domain_event_lifecycle_msg`
 #[derive(Serialize)]
 struct LifecycleMsg<'a> {
     dom: &'a Domain,
     event: i32,
     detail: i32,
+}
+
+/// `remote_domain_event_device_removed_msg` (and `..._device_added_msg`)
+#[derive(Serialize)]
+struct DeviceMsg<'a> {
+    dom: &'a Domain,
+    dev_alias: &'a str,
+}
+
+/// The route of an event and its body after the callback id.
+fn encode(ev: &DomainEvent, dom: &Domain) -> (Route, Vec<u8>) {
+    let mut body = Vec::with_capacity(128);
+    let (route, r) = match &ev.change {
+        Change::Lifecycle { event, detail } => (
+            LIFECYCLE,
+            xdr::to_writer(
+                &mut body,
+                &LifecycleMsg {
+                    dom,
+                    event: *event,
+                    detail: *detail,
+                },
+            ),
+        ),
+        Change::DeviceRemoved(alias) | Change::DeviceAdded(alias) => (
+            if matches!(ev.change, Change::DeviceRemoved(_)) {
+                DEVICE_REMOVED
+            } else {
+                DEVICE_ADDED
+            },
+            xdr::to_writer(
+                &mut body,
+                &DeviceMsg {
+                    dom,
+                    dev_alias: alias,
+                },
+            ),
+        ),
+    };
+    if r.is_err() {
+        body.clear();
+    }
+    (route, body)
 }
 
 impl Registry {
@@ -162,6 +236,10 @@ impl Registry {
             uuid: FixedOpaque(ev.uuid),
             id: ev.id,
         };
+        let (route, msg) = encode(ev, &dom);
+        if msg.is_empty() {
+            return;
+        }
         let mut gone = Vec::new();
         let targets: Vec<(Arc<Client>, Vec<Option<i32>>)> = {
             let clients = self.clients.lock();
@@ -175,7 +253,9 @@ impl Registry {
                     let ids: Vec<Option<i32>> = regs
                         .iter()
                         .filter(|r| {
-                            r.event_id == EVENT_ID_LIFECYCLE && r.dom.is_none_or(|u| u == ev.uuid)
+                            r.event_id == route.event_id
+                                && r.dom.is_none_or(|u| u == ev.uuid)
+                                && (r.callback_id.is_some() || route.legacy_proc.is_some())
                         })
                         .map(|r| r.callback_id)
                         .collect();
@@ -185,22 +265,16 @@ impl Registry {
         };
         for (client, ids) in targets {
             for cb in ids {
-                let mut body = Vec::with_capacity(128);
-                let msg = LifecycleMsg {
-                    dom: &dom,
-                    event: ev.event,
-                    detail: ev.detail,
-                };
-                let proc_ = match cb {
-                    Some(id) => {
+                let mut body = Vec::with_capacity(msg.len() + 4);
+                let proc_ = match (cb, route.legacy_proc) {
+                    (Some(id), _) => {
                         body.extend_from_slice(&id.to_be_bytes());
-                        PROC_EVENT_CALLBACK_LIFECYCLE
+                        route.callback_proc
                     }
-                    None => PROC_EVENT_LIFECYCLE,
+                    (None, Some(p)) => p,
+                    (None, None) => continue,
                 };
-                if xdr::to_writer(&mut body, &msg).is_err() {
-                    continue;
-                }
+                body.extend_from_slice(&msg);
                 send_message(&client, proc_, &body);
             }
         }

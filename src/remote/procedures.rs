@@ -146,6 +146,7 @@ procedures! {
     159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Read Normal Open => stats::memory_stats;
     160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Write Normal Open => domain::attach_device_flags;
     161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Write Normal Open => domain::detach_device_flags;
+    162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Read Normal Open => connect::baseline_cpu;
     163 DOMAIN_GET_JOB_INFO "virDomainGetJobInfo" Read Normal Open => stats::job_info;
     164 DOMAIN_ABORT_JOB "virDomainAbortJob" Write Normal Open => stats::abort_job;
     167 CONNECT_DOMAIN_EVENT_REGISTER_ANY "virConnectDomainEventRegisterAny" Read Normal Open => events::register_any;

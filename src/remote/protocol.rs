@@ -57,6 +57,18 @@ pub struct FlagsArgs {
     pub flags: u32,
 }
 
+/// REMOTE_CPU_BASELINE_MAX
+pub const CPU_BASELINE_MAX: usize = 256;
+
+/// `remote_connect_baseline_cpu_args`
+#[derive(Deserialize, Serialize, Debug)]
+pub struct BaselineCpuArgs {
+    /// The host `<cpu>` documents.
+    pub xml_cpus: Bounded<String, CPU_BASELINE_MAX>,
+    /// VIR_CONNECT_BASELINE_CPU_*
+    pub flags: u32,
+}
+
 /// `remote_node_get_info_ret`
 #[derive(Deserialize, Serialize, Debug, PartialEq)]
 pub struct NodeGetInfoRet {

@@ -108,13 +108,19 @@ const STATS_BLOCK: u32 = 32;
 const SUPPORTED: u32 = STATS_STATE | STATS_BALLOON | STATS_VCPU | STATS_INTERFACE | STATS_BLOCK;
 const ENFORCE_STATS: u32 = 1 << 31;
 
-fn ull(f: String, v: i64) -> TypedParam {
-    TypedParam {
-        field: f,
-        value: TypedValue::ULLong(v.max(0) as u64),
+/// Adds a counter, leaving out what the host does not count (-1), as
+/// libvirt's vz driver does.
+fn ull(p: &mut Vec<TypedParam>, f: String, v: i64) {
+    if let Ok(v) = u64::try_from(v) {
+        p.push(TypedParam {
+            field: f,
+            value: TypedValue::ULLong(v),
+        });
     }
 }
 
+/// One domain's record, its groups in libvirt's vz driver's order: state,
+/// block, net, vcpu, balloon.
 fn record(call: &Call, d: &VzDomain, groups: u32) -> VirResult<Vec<TypedParam>> {
     let mut p = Vec::new();
     let (st, reason) = d.state();
@@ -126,19 +132,36 @@ fn record(call: &Call, d: &VzDomain, groups: u32) -> VirResult<Vec<TypedParam>> 
         return Ok(p);
     }
     let c = call.conn()?.driver().counters(d)?;
-    if groups & STATS_VCPU != 0 {
-        let n = d.def.vcpus;
-        p.push(TypedParam::new("vcpu.current", TypedValue::UInt(n)));
-        p.push(TypedParam::new("vcpu.maximum", TypedValue::UInt(n)));
-        for i in 0..n {
+    if groups & STATS_BLOCK != 0 {
+        let disks = stats::disks(d);
+        let mut capacities = stats::capacities(d)?.into_iter();
+        p.push(TypedParam::new(
+            "block.count",
+            TypedValue::UInt(disks.len() as u32),
+        ));
+        for (n, disk) in disks.iter().enumerate() {
             p.push(TypedParam::new(
-                &format!("vcpu.{i}.state"),
-                TypedValue::Int(if d.is_active() { 1 } else { 0 }),
+                &format!("block.{n}.name"),
+                TypedValue::String(disk.target.clone()),
             ));
-            p.push(ull(
-                format!("vcpu.{i}.time"),
-                c.get(&format!("guest.vcpu{i}.time")),
-            ));
+            if let Some(src) = &disk.source {
+                p.push(TypedParam::new(
+                    &format!("block.{n}.path"),
+                    TypedValue::String(src.clone()),
+                ));
+            }
+            let (rr, rb, wr, wb) = stats::block(d, &c, &disk.target)?;
+            ull(&mut p, format!("block.{n}.rd.reqs"), rr);
+            ull(&mut p, format!("block.{n}.rd.bytes"), rb);
+            ull(&mut p, format!("block.{n}.wr.reqs"), wr);
+            ull(&mut p, format!("block.{n}.wr.bytes"), wb);
+            if disk.is_disk {
+                let bytes = capacities.next().unwrap_or(0);
+                p.push(TypedParam::new(
+                    &format!("block.{n}.capacity"),
+                    TypedValue::ULLong(bytes),
+                ));
+            }
         }
     }
     if groups & STATS_INTERFACE != 0 {
@@ -153,16 +176,32 @@ fn record(call: &Call, d: &VzDomain, groups: u32) -> VirResult<Vec<TypedParam>> 
                 TypedValue::String(name),
             ));
             let (rb, rp, tb, tp) = stats::net_of(&c, i);
-            p.push(ull(format!("net.{i}.rx.bytes"), rb));
-            p.push(ull(format!("net.{i}.rx.pkts"), rp));
-            p.push(ull(format!("net.{i}.tx.bytes"), tb));
-            p.push(ull(format!("net.{i}.tx.pkts"), tp));
+            ull(&mut p, format!("net.{i}.rx.bytes"), rb);
+            ull(&mut p, format!("net.{i}.rx.pkts"), rp);
+            ull(&mut p, format!("net.{i}.tx.bytes"), tb);
+            ull(&mut p, format!("net.{i}.tx.pkts"), tp);
+        }
+    }
+    if groups & STATS_VCPU != 0 {
+        let n = d.def.vcpus;
+        p.push(TypedParam::new("vcpu.current", TypedValue::UInt(n)));
+        p.push(TypedParam::new("vcpu.maximum", TypedValue::UInt(n)));
+        for i in 0..n {
+            p.push(TypedParam::new(
+                &format!("vcpu.{i}.state"),
+                TypedValue::Int(if d.is_active() { 1 } else { 0 }),
+            ));
+            ull(
+                &mut p,
+                format!("vcpu.{i}.time"),
+                c.get(&format!("guest.vcpu{i}.time")),
+            );
         }
     }
     if groups & STATS_BALLOON != 0 {
         let kib = d.def.memory_kib as i64;
-        p.push(ull("balloon.maximum".into(), kib));
-        p.push(ull("balloon.current".into(), kib));
+        ull(&mut p, "balloon.maximum".into(), kib);
+        ull(&mut p, "balloon.current".into(), kib);
         let names = [
             (0, "swap_in"),
             (1, "swap_out"),
@@ -171,35 +210,10 @@ fn record(call: &Call, d: &VzDomain, groups: u32) -> VirResult<Vec<TypedParam>> 
             (5, "available"),
             (4, "unused"),
         ];
-        let mem = stats::memory(&c);
-        for (tag, name) in names {
-            if let Some((_, v)) = mem.iter().find(|(t, _)| *t == tag) {
-                p.push(ull(format!("balloon.{name}"), *v as i64));
+        for (tag, val) in stats::memory(&c) {
+            if let Some((_, name)) = names.iter().find(|(t, _)| *t == tag) {
+                ull(&mut p, format!("balloon.{name}"), val as i64);
             }
-        }
-    }
-    if groups & STATS_BLOCK != 0 {
-        let disks = stats::disks(d);
-        p.push(TypedParam::new(
-            "block.count",
-            TypedValue::UInt(disks.len() as u32),
-        ));
-        for (n, (_, target, source)) in disks.iter().enumerate() {
-            p.push(TypedParam::new(
-                &format!("block.{n}.name"),
-                TypedValue::String(target.clone()),
-            ));
-            if let Some(src) = source {
-                p.push(TypedParam::new(
-                    &format!("block.{n}.path"),
-                    TypedValue::String(src.clone()),
-                ));
-            }
-            let (rr, rb, wr, wb) = stats::block(d, &c, target)?;
-            p.push(ull(format!("block.{n}.rd.reqs"), rr));
-            p.push(ull(format!("block.{n}.rd.bytes"), rb));
-            p.push(ull(format!("block.{n}.wr.reqs"), wr));
-            p.push(ull(format!("block.{n}.wr.bytes"), wb));
         }
     }
     Ok(p)

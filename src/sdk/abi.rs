@@ -150,6 +150,10 @@ pub mod dev {
     pub const PDT_USE_SERIAL_PORT_SOCKET_MODE: u32 = 3;
     /// Emulation: a directory (container file system).
     pub const PDT_USE_FILE_SYSTEM: u32 = 5;
+    /// Emulation: a TCP socket (serial ports).
+    pub const PDT_USE_TCP: u32 = 6;
+    /// Emulation: a UDP socket (serial ports).
+    pub const PDT_USE_UDP: u32 = 7;
     /// Bus: IDE.
     pub const PMS_IDE_DEVICE: u32 = 0;
     /// Bus: SCSI.
@@ -271,6 +275,11 @@ pub mod err {
     /// The library's API is older than the version asked for.
     pub const PRL_ERR_API_INCOMPATIBLE: i32 = -2_147_482_590;
 }
+
+/// `PRL_CPU_MODE`: a 32-bit guest (i686).
+pub const PCM_CPU_MODE_32: u32 = 0;
+/// `PRL_CPU_MODE`: a 64-bit guest (x86_64).
+pub const PCM_CPU_MODE_64: u32 = 1;
 
 #[cfg(test)]
 mod tests {

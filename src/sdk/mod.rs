@@ -604,6 +604,7 @@ impl Guest {
     guest_u32!(video_ram_mb => PrlVmCfg_GetVideoRamSize, set_video_ram_mb => PrlVmCfg_SetVideoRamSize);
     guest_str!(os_template => PrlVmCfg_GetOsTemplate, set_os_template => PrlVmCfg_SetOsTemplate);
     guest_str!(cpu_mask => PrlVmCfg_GetCpuMask, set_cpu_mask => PrlVmCfg_SetCpuMask);
+    guest_u32!(cpu_mode => PrlVmCfg_GetCpuMode, set_cpu_mode => PrlVmCfg_SetCpuMode);
 
     /// The devices of a PDE_* type, in order.
     pub fn devices(&self, dev_type: u32) -> Result<Vec<Device>, SdkError> {
@@ -791,6 +792,19 @@ impl Device {
     guest_str!(host_iface => PrlVmDevNet_GetHostInterfaceName, set_host_iface => PrlVmDevNet_SetHostInterfaceName);
     guest_str!(network => PrlVmDevNet_GetVirtualNetworkId, set_network => PrlVmDevNet_SetVirtualNetworkId);
     guest_str!(mount_point => PrlVmDevHd_GetMountPoint, set_mount_point => PrlVmDevHd_SetMountPoint);
+    guest_str!(serial_number => PrlVmDevHd_GetSerialNumber, set_serial_number => PrlVmDevHd_SetSerialNumber);
+    guest_bool!(prevent_mac_spoof => PrlVmDevNet_IsPktFilterPreventMacSpoof, set_prevent_mac_spoof => PrlVmDevNet_SetPktFilterPreventMacSpoof);
+
+    /// `PrlVmDevHd_GetDiskSize`: the disk's size in MiB.
+    pub fn disk_size_mb(&self) -> Result<u32, SdkError> {
+        let mut v: PRL_UINT32 = 0;
+        // SAFETY: live device handle, valid out-pointer.
+        check(
+            unsafe { (self.t().PrlVmDevHd_GetDiskSize)(self.h.raw, &mut v) },
+            "PrlVmDevHd_GetDiskSize",
+        )?;
+        Ok(v)
+    }
 
     /// `PrlVmDev_SetSysName`
     pub fn set_sys_name(&self, v: &str) -> Result<(), SdkError> {

@@ -98,6 +98,8 @@ macro_rules! for_each_sdk_function {
             PrlVmCfg_GetCpuCount(vm: PRL_HANDLE, count: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmCfg_SetCpuCount(vm: PRL_HANDLE, count: PRL_UINT32) -> PRL_RESULT;
             PrlVmCfg_GetCpuMask(vm: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlVmCfg_GetCpuMode(vm: PRL_HANDLE, mode: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlVmCfg_SetCpuMode(vm: PRL_HANDLE, mode: PRL_UINT32) -> PRL_RESULT;
             PrlVmCfg_SetCpuMask(vm: PRL_HANDLE, mask: PRL_CONST_STR) -> PRL_RESULT;
             PrlVmCfg_GetVmType(vm: PRL_HANDLE, kind: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmCfg_GetEnvId(vm: PRL_HANDLE, id: *mut PRL_UINT32) -> PRL_RESULT;
@@ -146,10 +148,15 @@ macro_rules! for_each_sdk_function {
             PrlVmDevNet_SetVirtualNetworkId(dev: PRL_HANDLE, network: PRL_CONST_STR) -> PRL_RESULT;
             PrlVmDevNet_GetAdapterType(dev: PRL_HANDLE, model: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmDevNet_SetAdapterType(dev: PRL_HANDLE, model: PRL_UINT32) -> PRL_RESULT;
+            PrlVmDevNet_IsPktFilterPreventMacSpoof(dev: PRL_HANDLE, on: *mut PRL_BOOL) -> PRL_RESULT;
+            PrlVmDevNet_SetPktFilterPreventMacSpoof(dev: PRL_HANDLE, on: PRL_BOOL) -> PRL_RESULT;
             PrlVmDevSerial_GetSocketMode(dev: PRL_HANDLE, mode: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmDevSerial_SetSocketMode(dev: PRL_HANDLE, mode: PRL_UINT32) -> PRL_RESULT;
             PrlVmDevHd_GetMountPoint(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmDevHd_SetMountPoint(dev: PRL_HANDLE, path: PRL_CONST_STR) -> PRL_RESULT;
+            PrlVmDevHd_GetSerialNumber(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlVmDevHd_SetSerialNumber(dev: PRL_HANDLE, serial: PRL_CONST_STR) -> PRL_RESULT;
+            PrlVmDevHd_GetDiskSize(dev: PRL_HANDLE, mib: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmCfg_GetBootDevCount(vm: PRL_HANDLE, count: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmCfg_GetBootDev(vm: PRL_HANDLE, index: PRL_UINT32, boot: PRL_HANDLE_PTR) -> PRL_RESULT;
             PrlVmCfg_CreateBootDev(vm: PRL_HANDLE, boot: PRL_HANDLE_PTR) -> PRL_RESULT;

@@ -1,10 +1,13 @@
 //! Domain XML: what the vz driver reads from and writes to libvirt's
 //! `<domain>` document.
 //!
-//! This release handles the guest itself — name, UUID, description,
-//! memory, vCPUs, OS type and architecture, lifecycle actions. Any element
-//! it does not handle yet (devices among them) is refused with
-//! VIR_ERR_CONFIG_UNSUPPORTED naming it, never silently dropped.
+//! Everything libvirt's vz driver maps to the SDK is parsed and formatted
+//! with its defaults: name, UUID, description, memory, vCPUs and cpuset,
+//! OS type, architecture and the containers' init, disks and CD-ROMs (with
+//! drive addresses, serial numbers and the implicit controllers), container
+//! file systems, interfaces (link state, MAC filter), VNC, video, serial
+//! ports (unix, file, dev, tcp, udp) and the boot order. Anything else is
+//! refused with VIR_ERR_CONFIG_UNSUPPORTED naming it, never dropped.
 
 use super::host::xml_escape;
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
@@ -51,7 +54,8 @@ pub enum Bus {
 }
 
 impl Bus {
-    fn as_str(self) -> &'static str {
+    /// libvirt's name of the bus.
+    pub fn as_str(self) -> &'static str {
         match self {
             Bus::Ide => "ide",
             Bus::Scsi => "scsi",
@@ -73,6 +77,8 @@ pub struct Disk {
     pub bus: Bus,
     /// Position on the bus (from the target name: sda = 0, hdb = 1).
     pub unit: u32,
+    /// Serial number (hard disks).
+    pub serial: Option<String>,
 }
 
 /// Where an `<interface>` connects.
@@ -95,6 +101,10 @@ pub struct Interface {
     pub model: Option<String>,
     /// Host-side device name.
     pub target: Option<String>,
+    /// `<link state>`: connected (up) or not.
+    pub link_up: bool,
+    /// `trustGuestRxFilters` (the SDK's MAC spoofing filter).
+    pub trust_guest_rx_filters: bool,
 }
 
 /// The VNC `<graphics>`.
@@ -122,6 +132,22 @@ pub enum SerialSource {
     File(String),
     /// A host device.
     Dev(String),
+    /// A TCP socket (raw protocol).
+    Tcp {
+        /// Host.
+        host: String,
+        /// Port.
+        service: String,
+        /// The guest side listens (mode='bind').
+        listen: bool,
+    },
+    /// A UDP socket, bound and sending to the same address.
+    Udp {
+        /// Host.
+        host: String,
+        /// Port.
+        service: String,
+    },
 }
 
 /// A `<serial>` port.
@@ -205,21 +231,21 @@ pub struct DomainDef {
 
 /// A parsed XML element.
 #[derive(Debug, Default)]
-struct Element {
-    name: String,
+pub(super) struct Element {
+    pub(super) name: String,
     attrs: Vec<(String, String)>,
-    text: String,
-    children: Vec<Element>,
+    pub(super) text: String,
+    pub(super) children: Vec<Element>,
 }
 
 impl Element {
-    fn attr(&self, name: &str) -> Option<&str> {
+    pub(super) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
-    fn child(&self, name: &str) -> Option<&Element> {
+    pub(super) fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
 }
@@ -236,14 +262,21 @@ fn invalid(detail: String) -> VirError {
     VirError::new(ErrorCode::XmlError, ErrorDomain::Domain, detail)
 }
 
-/// Parses a document into elements; a malformed one is an XML error.
+/// Parses a domain document into elements; a malformed one is an XML
+/// error.
 fn parse_tree(xml: &str) -> VirResult<Element> {
+    parse_document(xml, "domain_definition")
+}
+
+/// Parses a document into elements; a malformed one is an XML error
+/// naming the document as libvirt does ("(CPU_definition):3: ...").
+pub(super) fn parse_document(xml: &str, doc: &str) -> VirResult<Element> {
     let mut reader = Reader::from_str(xml);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let err = |r: &Reader<&[u8]>, e: &dyn std::fmt::Display| {
         xml_error(format!(
-            "(domain_definition):{}: {e}",
+            "({doc}):{}: {e}",
             xml[..r.buffer_position().min(xml.len() as u64) as usize]
                 .matches('\n')
                 .count()
@@ -328,11 +361,9 @@ fn parse_tree(xml: &str) -> VirResult<Element> {
         }
     }
     if !stack.is_empty() {
-        return Err(xml_error(
-            "(domain_definition): premature end of data".to_string(),
-        ));
+        return Err(xml_error(format!("({doc}): premature end of data")));
     }
-    root.ok_or_else(|| xml_error("(domain_definition): document is empty".to_string()))
+    root.ok_or_else(|| xml_error(format!("({doc}): document is empty")))
 }
 
 /// Parses a UUID in libvirt's accepted forms (with or without dashes).
@@ -413,6 +444,10 @@ const ACCEPTED: &[&str] = &[
     "clock",
     "features",
     "devices",
+    // Application data (Nova puts its instance data here in every domain
+    // it defines). The Virtuozzo host has nowhere to keep it, so, as with
+    // libvirt's vz driver, it is accepted and not shown again.
+    "metadata",
 ];
 
 /// Parses and validates a domain definition for the vz driver.
@@ -463,7 +498,7 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
     if let Some(cur) = root.child("currentMemory") {
         if parse_kib(cur)? != memory_kib {
             return Err(unsupported(
-                "changing balloon parameters is not supported by vz driver".into(),
+                "currentMemory differs from memory: changing balloon parameters is not supported by vz driver".into(),
             ));
         }
     }
@@ -503,7 +538,7 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
         .child("os")
         .ok_or_else(|| invalid("an os element is required".into()))?;
     for c in &os.children {
-        if c.name != "type" && c.name != "boot" {
+        if !matches!(c.name.as_str(), "type" | "boot" | "init") {
             return Err(unsupported(format!(
                 "element 'os/{}' is not supported by virtvzd yet",
                 c.name
@@ -526,6 +561,20 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
         return Err(unsupported(format!(
             "machine type '{m}' is not supported by vz driver"
         )));
+    }
+    if let Some(init) = os.child("init") {
+        // Containers run /sbin/init (libvirt shows it); nothing else.
+        if os_type == OsType::Hvm {
+            return Err(unsupported(
+                "unsupported OS init for a VM: only containers have <init>".into(),
+            ));
+        }
+        if init.text.trim() != CT_INIT {
+            return Err(unsupported(format!(
+                "unsupported init '{}' for a container: only {CT_INIT}",
+                init.text.trim()
+            )));
+        }
     }
     let arch = ty.attr("arch").unwrap_or("x86_64").to_string();
     if arch != "x86_64" && arch != "i686" {
@@ -657,6 +706,9 @@ pub fn normalize_cpuset(s: &str) -> Option<String> {
     Some(out.join(","))
 }
 
+/// The init of every container.
+const CT_INIT: &str = "/sbin/init";
+
 /// Video memory a VM gets when its XML names none.
 const DEFAULT_VRAM_KIB: u64 = 32 * 1024;
 
@@ -721,7 +773,7 @@ fn parse_devices(devs: &Element, def: &mut DomainDef) -> VirResult<()> {
     let vm = def.os_type == OsType::Hvm;
     for d in &devs.children {
         match d.name.as_str() {
-            "disk" => def.disks.push(parse_disk(d)?),
+            "disk" => def.disks.push(parse_disk(d, vm)?),
             "interface" => def.interfaces.push(parse_interface(d, vm)?),
             "graphics" => {
                 if def.graphics.is_some() {
@@ -751,6 +803,13 @@ fn parse_devices(devs: &Element, def: &mut DomainDef) -> VirResult<()> {
                         "vz driver supports only one monitor per video adapter".into(),
                     ));
                 }
+                if let Some(a) = m.and_then(|m| m.child("acceleration")) {
+                    if a.attr("accel3d") == Some("yes") || a.attr("accel2d") == Some("yes") {
+                        return Err(unsupported(
+                            "vz driver doesn't support video acceleration".into(),
+                        ));
+                    }
+                }
                 let vram = match m.and_then(|m| m.attr("vram")) {
                     Some(v) => v
                         .parse::<u64>()
@@ -762,7 +821,16 @@ fn parse_devices(devs: &Element, def: &mut DomainDef) -> VirResult<()> {
             "serial" => def.serials.push(parse_serial(d)?),
             // virsh and libvirt show a console for the first serial port;
             // it describes the same device.
-            "console" => {}
+            "console" => {
+                if d.child("target")
+                    .and_then(|t| t.attr("type"))
+                    .is_some_and(|t| t != "serial")
+                {
+                    return Err(unsupported(
+                        "Specified character device type is not supported by vz driver: only serial ports".into(),
+                    ));
+                }
+            }
             "input" => {
                 let bus = d
                     .attr("bus")
@@ -833,23 +901,36 @@ pub enum DeviceDef {
 }
 
 /// Parses the device XML of attach/detach/update-device for a domain of
-/// `os_type`; devices the vz driver cannot change this way are refused.
-pub fn parse_device(xml: &str, os_type: OsType) -> VirResult<DeviceDef> {
-    let el = parse_tree(xml)?;
-    match el.name.as_str() {
-        "disk" => Ok(DeviceDef::Disk(parse_disk(&el)?)),
-        "interface" => Ok(DeviceDef::Interface(parse_interface(
-            &el,
-            os_type == OsType::Hvm,
-        )?)),
-        "graphics" => Ok(DeviceDef::Graphics(parse_graphics(&el)?)),
-        other => Err(unsupported(format!(
-            "changing device type '{other}' is not supported by vz driver"
-        ))),
-    }
+/// `os_type`; devices the vz driver cannot change this way are refused in
+/// its words ("attaching device type 'sound' is unsupported", `verb`
+/// being attaching, detaching or updating).
+pub fn parse_device(xml: &str, os_type: OsType, verb: &str) -> VirResult<DeviceDef> {
+    let el = parse_document(xml, "device_definition")?;
+    // libvirt's device type names of the elements a device XML may be.
+    let kind = match el.name.as_str() {
+        "disk" => return Ok(DeviceDef::Disk(parse_disk(&el, os_type == OsType::Hvm)?)),
+        "interface" => {
+            return Ok(DeviceDef::Interface(parse_interface(
+                &el,
+                os_type == OsType::Hvm,
+            )?))
+        }
+        "graphics" => return Ok(DeviceDef::Graphics(parse_graphics(&el)?)),
+        "filesystem" => "fs",
+        "serial" | "parallel" | "console" | "channel" => "chr",
+        other @ ("lease" | "input" | "sound" | "video" | "hostdev" | "watchdog" | "controller"
+        | "hub" | "redirdev" | "smartcard" | "memballoon" | "nvram" | "shmem" | "tpm"
+        | "panic" | "rng" | "memory" | "iommu" | "vsock" | "audio" | "crypto") => other,
+        other => {
+            return Err(invalid(format!("unknown device type '{other}'")));
+        }
+    };
+    Err(unsupported(format!(
+        "{verb} device type '{kind}' is unsupported"
+    )))
 }
 
-fn parse_disk(d: &Element) -> VirResult<Disk> {
+fn parse_disk(d: &Element, vm: bool) -> VirResult<Disk> {
     let device = match d.attr("device").unwrap_or("disk") {
         "disk" => DiskDevice::Disk,
         "cdrom" => DiskDevice::Cdrom,
@@ -871,13 +952,42 @@ fn parse_disk(d: &Element) -> VirResult<Disk> {
     for c in &d.children {
         if !matches!(
             c.name.as_str(),
-            "source" | "target" | "driver" | "readonly" | "address" | "alias"
+            "source" | "target" | "driver" | "readonly" | "address" | "alias" | "serial"
         ) {
             return Err(unsupported(format!(
                 "disk element '{}' is not supported by vz driver",
                 c.name
             )));
         }
+    }
+    if d.child("source")
+        .is_some_and(|s| s.attr("startupPolicy").is_some())
+    {
+        return Err(unsupported(
+            "disk startup policy is not supported by vz driver".into(),
+        ));
+    }
+    let driver = d.child("driver");
+    for a in [
+        "error_policy",
+        "rerror_policy",
+        "copy_on_read",
+        "discard",
+        "iothread",
+    ] {
+        if driver.and_then(|dr| dr.attr(a)).is_some() {
+            return Err(unsupported(format!(
+                "disk driver attribute '{a}' is not supported by vz driver"
+            )));
+        }
+    }
+    if let Some(io) = driver
+        .and_then(|dr| dr.attr("io"))
+        .filter(|io| *io != "native")
+    {
+        return Err(unsupported(format!(
+            "disk driver io '{io}' is not supported by vz driver: only native"
+        )));
     }
     let source = d
         .child("source")
@@ -909,23 +1019,66 @@ fn parse_disk(d: &Element) -> VirResult<Disk> {
             "IDE disk target '{target}' is out of range"
         )));
     }
-    if let Some(t) = d.child("driver").and_then(|dr| dr.attr("type")) {
+    if let Some(a) = d.child("address") {
+        check_drive_address(a, bus, unit, target)?;
+    }
+    if let Some(t) = driver.and_then(|dr| dr.attr("type")) {
+        // Virtuozzo 7: VM images are qcow2, container images ploop,
+        // CD-ROMs and host devices raw.
         let want = if device == DiskDevice::Cdrom || block {
             "raw"
-        } else {
+        } else if vm {
             "qcow2"
+        } else {
+            "ploop"
         };
-        if t != want && !(t == "ploop" && device == DiskDevice::Disk) {
-            return Err(unsupported(format!("Unsupported disk format '{t}'")));
+        if t != want {
+            return Err(unsupported(format!(
+                "Unsupported disk format '{t}': only '{want}' for this disk"
+            )));
         }
     }
+    // libvirt's vz driver ignores a CD-ROM's serial number.
+    let serial = d
+        .child("serial")
+        .map(|s| s.text.trim().to_string())
+        .filter(|s| !s.is_empty() && device == DiskDevice::Disk);
     Ok(Disk {
         device,
         source,
         block,
         bus,
         unit,
+        serial,
     })
+}
+
+/// The `<address type='drive'>` of a disk must be the one its target name
+/// implies (libvirt's vz driver derives one from the other).
+fn check_drive_address(a: &Element, bus: Bus, unit: u32, target: &str) -> VirResult<()> {
+    let num = |name: &str| -> VirResult<u32> {
+        a.attr(name).map_or(Ok(0), |v| {
+            v.parse()
+                .map_err(|_| invalid(format!("invalid drive address {name} '{v}'")))
+        })
+    };
+    if a.attr("type") != Some("drive") {
+        return Err(unsupported(format!(
+            "address type '{}' of disk '{target}' is not supported by vz driver",
+            a.attr("type").unwrap_or("")
+        )));
+    }
+    let want = match bus {
+        Bus::Ide => (unit / 2, unit % 2),
+        Bus::Scsi | Bus::Sata => (0, unit),
+    };
+    if num("controller")? != 0 || num("target")? != 0 || (num("bus")?, num("unit")?) != want {
+        return Err(unsupported(format!(
+            "drive address of disk '{target}' does not match its target: vz needs controller='0' bus='{}' target='0' unit='{}'",
+            want.0, want.1
+        )));
+    }
+    Ok(())
 }
 
 fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
@@ -941,6 +1094,11 @@ fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
         }
     }
     let src = d.child("source");
+    if src.is_some_and(|s| s.attr("portgroup").is_some()) {
+        return Err(unsupported(
+            "interface source portgroup is not supported by vz driver".into(),
+        ));
+    }
     let source = match d.attr("type") {
         Some("network") => NetSource::Network(
             src.and_then(|s| s.attr("network"))
@@ -973,6 +1131,20 @@ fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
         None if vm => Some("e1000".to_string()),
         None => None,
     };
+    let link_up = match d.child("link").and_then(|l| l.attr("state")) {
+        None | Some("up") => true,
+        Some("down") => false,
+        Some(other) => return Err(invalid(format!("unknown interface link state '{other}'"))),
+    };
+    let trust_guest_rx_filters = match d.attr("trustGuestRxFilters") {
+        None | Some("no") => false,
+        Some("yes") => true,
+        Some(other) => {
+            return Err(invalid(format!(
+                "Invalid guest rx filters trust setting '{other}'"
+            )))
+        }
+    };
     Ok(Interface {
         source,
         mac,
@@ -981,6 +1153,8 @@ fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
             .child("target")
             .and_then(|t| t.attr("dev"))
             .map(str::to_string),
+        link_up,
+        trust_guest_rx_filters,
     })
 }
 
@@ -999,6 +1173,16 @@ fn parse_graphics(d: &Element) -> VirResult<Graphics> {
     if d.attr("keymap").is_some_and(|k| k != "en-us") {
         return Err(unsupported(
             "vz driver doesn't support keymap other than en-us".into(),
+        ));
+    }
+    if d.attr("sharePolicy") == Some("allow-exclusive") {
+        return Err(unsupported(
+            "vz driver doesn't support allow-exclusive share policy for VNC graphics".into(),
+        ));
+    }
+    if matches!(d.attr("connected"), Some("fail") | Some("keep")) {
+        return Err(unsupported(
+            "vz driver doesn't support changing the connected clients of VNC graphics".into(),
         ));
     }
     if d.attr("passwdValidTo").is_some() {
@@ -1043,11 +1227,29 @@ fn parse_graphics(d: &Element) -> VirResult<Graphics> {
 }
 
 fn parse_serial(d: &Element) -> VirResult<Serial> {
-    let src = d.child("source");
+    for c in &d.children {
+        if !matches!(c.name.as_str(), "source" | "target" | "protocol" | "alias") {
+            return Err(unsupported(format!(
+                "serial port element '{}' is not supported by vz driver",
+                c.name
+            )));
+        }
+    }
+    let sources: Vec<&Element> = d.children.iter().filter(|c| c.name == "source").collect();
+    let src = sources.first().copied();
     let path = || {
         src.and_then(|s| s.attr("path"))
             .map(str::to_string)
             .ok_or_else(|| invalid("serial port needs a source path".into()))
+    };
+    let endpoint = |s: Option<&Element>| -> VirResult<(String, String)> {
+        let s = s.ok_or_else(|| invalid("serial port needs a source host and service".into()))?;
+        match (s.attr("host"), s.attr("service")) {
+            (Some(h), Some(p)) => Ok((h.to_string(), p.to_string())),
+            _ => Err(invalid(
+                "serial port needs a source host and service".into(),
+            )),
+        }
     };
     let source = match d.attr("type") {
         Some("unix") => SerialSource::Unix {
@@ -1056,6 +1258,37 @@ fn parse_serial(d: &Element) -> VirResult<Serial> {
         },
         Some("file") => SerialSource::File(path()?),
         Some("dev") => SerialSource::Dev(path()?),
+        Some("tcp") => {
+            if let Some(p) = d
+                .child("protocol")
+                .and_then(|p| p.attr("type"))
+                .filter(|p| *p != "raw")
+            {
+                return Err(unsupported(format!(
+                    "serial protocol '{p}' is not supported by vz driver: only raw"
+                )));
+            }
+            let (host, service) = endpoint(src)?;
+            SerialSource::Tcp {
+                host,
+                service,
+                listen: src.and_then(|s| s.attr("mode")) == Some("bind"),
+            }
+        }
+        Some("udp") => {
+            let mode = |m: &str| sources.iter().copied().find(|s| s.attr("mode") == Some(m));
+            let bind = endpoint(mode("bind").or(src))?;
+            let connect = endpoint(mode("connect").or(src))?;
+            if bind != connect {
+                return Err(unsupported(
+                    "vz driver supports only a UDP serial port bound and connected to the same address".into(),
+                ));
+            }
+            SerialSource::Udp {
+                host: bind.0,
+                service: bind.1,
+            }
+        }
         other => {
             return Err(unsupported(format!(
                 "serial type '{}' is not supported by vz driver",
@@ -1096,6 +1329,28 @@ fn parse_filesystem(d: &Element) -> VirResult<Filesystem> {
             "read-only file systems are not supported by vz driver".into(),
         ));
     }
+    for c in &d.children {
+        if !matches!(c.name.as_str(), "source" | "target" | "driver" | "alias") {
+            return Err(unsupported(format!(
+                "filesystem element '{}' is not supported by vz driver",
+                c.name
+            )));
+        }
+    }
+    if let Some(dr) = d.child("driver") {
+        if dr.attr("type").is_some_and(|t| t != "ploop")
+            || dr.attr("format").is_some_and(|f| f != "ploop")
+        {
+            return Err(unsupported(
+                "only ploop file systems are supported by vz driver".into(),
+            ));
+        }
+        if dr.attr("wrpolicy").is_some() {
+            return Err(unsupported(
+                "filesystem write policy is not supported by vz driver".into(),
+            ));
+        }
+    }
     match d.attr("type").unwrap_or("mount") {
         "template" => Ok(Filesystem::Template(
             d.child("source")
@@ -1117,9 +1372,48 @@ fn parse_filesystem(d: &Element) -> VirResult<Filesystem> {
     }
 }
 
-/// Formats a definition as libvirt's domain XML; `id` is set for a
-/// running domain.
+/// The alias a running domain's disk carries (`<alias name>`), named as
+/// libvirt's QEMU driver names drive addresses: `ide0-1-0`,
+/// `scsi0-0-0-1`, `sata0-0-2`.
+pub fn disk_alias(d: &Disk) -> String {
+    match d.bus {
+        Bus::Ide => format!("ide0-{}-{}", d.unit / 2, d.unit % 2),
+        Bus::Scsi => format!("scsi0-0-0-{}", d.unit),
+        Bus::Sata => format!("sata0-0-{}", d.unit),
+    }
+}
+
+/// The alias of an interface: derived from its MAC, so it stays the same
+/// while other interfaces come and go.
+pub fn interface_alias(i: &Interface) -> String {
+    format!("net-{}", i.mac.replace(':', ""))
+}
+
+/// The alias of a serial port.
+pub fn serial_alias(s: &Serial) -> String {
+    format!("serial{}", s.port)
+}
+
+/// Every device alias of a definition: what DEVICE_ADDED and
+/// DEVICE_REMOVED events name.
+pub fn device_aliases(def: &DomainDef) -> Vec<String> {
+    def.disks
+        .iter()
+        .map(disk_alias)
+        .chain(def.interfaces.iter().map(interface_alias))
+        .chain(def.serials.iter().map(serial_alias))
+        .collect()
+}
+
+/// Formats a definition as libvirt's domain XML, secrets included; `id`
+/// is set for a running domain.
 pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
+    format_xml(def, uuid, id, true)
+}
+
+/// Formats a definition as libvirt's domain XML; the VNC password only
+/// when `secure` (VIR_DOMAIN_XML_SECURE), as libvirt shows it.
+pub fn format_xml(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>, secure: bool) -> String {
     let mut x = String::with_capacity(1024);
     match id {
         Some(id) => x.push_str(&format!("<domain type='vz' id='{id}'>\n")),
@@ -1151,18 +1445,29 @@ pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
         def.arch,
         def.os_type.as_str()
     ));
+    if def.os_type == OsType::Exe {
+        x.push_str(&format!("    <init>{CT_INIT}</init>\n"));
+    }
     for b in &def.boot {
         x.push_str(&format!("    <boot dev='{}'/>\n", b.as_str()));
     }
     x.push_str("  </os>\n");
     x.push_str("  <clock offset='utc'/>\n  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n");
-    format_devices(&mut x, def);
+    format_devices(&mut x, def, id.is_some(), secure);
     x.push_str("</domain>\n");
     x
 }
 
-fn format_devices(x: &mut String, def: &DomainDef) {
+/// `<alias>` lines appear only in a running domain's XML, as in libvirt.
+fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
     let vm = def.os_type == OsType::Hvm;
+    let alias = |name: String| {
+        if live {
+            format!("      <alias name='{}'/>\n", xml_escape(&name))
+        } else {
+            String::new()
+        }
+    };
     x.push_str("  <devices>\n");
     for d in &def.disks {
         let (ty, attr) = if d.block {
@@ -1183,7 +1488,7 @@ fn format_devices(x: &mut String, def: &DomainDef) {
             "ploop"
         };
         x.push_str(&format!(
-            "    <disk type='{ty}' device='{device}'>\n      <driver type='{format}'/>\n"
+            "    <disk type='{ty}' device='{device}'>\n      <driver name='vz' type='{format}'/>\n"
         ));
         if let Some(src) = &d.source {
             x.push_str(&format!("      <source {attr}='{}'/>\n", xml_escape(src)));
@@ -1196,7 +1501,28 @@ fn format_devices(x: &mut String, def: &DomainDef) {
         if d.device == DiskDevice::Cdrom {
             x.push_str("      <readonly/>\n");
         }
-        x.push_str("    </disk>\n");
+        if let Some(serial) = &d.serial {
+            x.push_str(&format!("      <serial>{}</serial>\n", xml_escape(serial)));
+        }
+        x.push_str(&alias(disk_alias(d)));
+        let (bus, unit) = match d.bus {
+            Bus::Ide => (d.unit / 2, d.unit % 2),
+            Bus::Scsi | Bus::Sata => (0, d.unit),
+        };
+        x.push_str(&format!(
+            "      <address type='drive' controller='0' bus='{bus}' target='0' unit='{unit}'/>\n    </disk>\n"
+        ));
+    }
+    // The controllers the disks' addresses imply, in libvirt's order.
+    if vm {
+        for bus in [Bus::Scsi, Bus::Ide, Bus::Sata] {
+            if def.disks.iter().any(|d| d.bus == bus) {
+                x.push_str(&format!(
+                    "    <controller type='{}' index='0'/>\n",
+                    bus.as_str()
+                ));
+            }
+        }
     }
     for f in &def.filesystems {
         match f {
@@ -1217,7 +1543,8 @@ fn format_devices(x: &mut String, def: &DomainDef) {
             NetSource::Bridge(b) => ("bridge", "bridge", b),
         };
         x.push_str(&format!(
-            "    <interface type='{ty}'>\n      <mac address='{}'/>\n      <source {attr}='{}'/>\n",
+            "    <interface type='{ty}' trustGuestRxFilters='{}'>\n      <mac address='{}'/>\n      <source {attr}='{}'/>\n",
+            if i.trust_guest_rx_filters { "yes" } else { "no" },
             i.mac,
             xml_escape(name)
         ));
@@ -1227,6 +1554,11 @@ fn format_devices(x: &mut String, def: &DomainDef) {
         if let Some(m) = &i.model {
             x.push_str(&format!("      <model type='{m}'/>\n"));
         }
+        x.push_str(&format!(
+            "      <link state='{}'/>\n",
+            if i.link_up { "up" } else { "down" }
+        ));
+        x.push_str(&alias(interface_alias(i)));
         x.push_str("    </interface>\n");
     }
     for (n, s) in def.serials.iter().enumerate() {
@@ -1241,14 +1573,36 @@ fn format_devices(x: &mut String, def: &DomainDef) {
             ),
             SerialSource::File(p) => ("file", format!("<source path='{}'/>", xml_escape(p))),
             SerialSource::Dev(p) => ("dev", format!("<source path='{}'/>", xml_escape(p))),
+            SerialSource::Tcp {
+                host,
+                service,
+                listen,
+            } => (
+                "tcp",
+                format!(
+                    "<source mode='{}' host='{}' service='{}'/>\n      <protocol type='raw'/>",
+                    if *listen { "bind" } else { "connect" },
+                    xml_escape(host),
+                    xml_escape(service)
+                ),
+            ),
+            SerialSource::Udp { host, service } => (
+                "udp",
+                format!(
+                    "<source mode='bind' host='{0}' service='{1}'/>\n      <source mode='connect' host='{0}' service='{1}'/>",
+                    xml_escape(host),
+                    xml_escape(service)
+                ),
+            ),
         };
+        let a = alias(serial_alias(s));
         x.push_str(&format!(
-            "    <serial type='{ty}'>\n      {src}\n      <target port='{}'/>\n    </serial>\n",
+            "    <serial type='{ty}'>\n      {src}\n      <target port='{}'/>\n{a}    </serial>\n",
             s.port
         ));
         if n == 0 {
             x.push_str(&format!(
-                "    <console type='{ty}'>\n      {src}\n      <target type='serial' port='{}'/>\n    </console>\n",
+                "    <console type='{ty}'>\n      {src}\n      <target type='serial' port='{}'/>\n{a}    </console>\n",
                 s.port
             ));
         }
@@ -1265,6 +1619,7 @@ fn format_devices(x: &mut String, def: &DomainDef) {
         let passwd = g
             .passwd
             .as_ref()
+            .filter(|_| secure)
             .map(|p| format!(" passwd='{}'", xml_escape(p)))
             .unwrap_or_default();
         x.push_str(&format!(
@@ -1272,9 +1627,13 @@ fn format_devices(x: &mut String, def: &DomainDef) {
             xml_escape(&g.listen)
         ));
     }
+    // A container's video is the SDK's own, shown only with graphics.
+    if !vm && def.graphics.is_some() {
+        x.push_str("    <video>\n      <model type='parallels'/>\n    </video>\n");
+    }
     if let Some(v) = def.video_vram_kib.filter(|_| vm) {
         x.push_str(&format!(
-            "    <video>\n      <model type='vga' vram='{v}' heads='1' primary='yes'/>\n    </video>\n"
+            "    <video>\n      <model type='vga' vram='{v}' heads='1' primary='yes'>\n        <acceleration/>\n      </model>\n    </video>\n"
         ));
     }
     x.push_str("  </devices>\n");

@@ -11,7 +11,7 @@ use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::sdk::abi::dev::*;
 use crate::sdk::abi::{
     err, vms, PACF_NON_INTERACTIVE_MODE, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD,
-    PRNVM_PRESERVE_DISK, PVTF_CT, PVTF_VM, PVT_CT,
+    PCM_CPU_MODE_32, PCM_CPU_MODE_64, PRNVM_PRESERVE_DISK, PVTF_CT, PVTF_VM, PVT_CT,
 };
 use crate::sdk::{Guest, SdkError};
 use parking_lot::Mutex;
@@ -19,8 +19,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a call waits for another change to the same domain
-/// (libvirt's vz driver waits 30 s).
-const JOB_WAIT: Duration = Duration::from_secs(30);
+/// (libvirt's vz driver waits 30 s; the unit tests do not).
+const JOB_WAIT: Duration = if cfg!(test) {
+    Duration::from_millis(300)
+} else {
+    Duration::from_secs(30)
+};
+
+/// How long a device change waits for its device event to be sent.
+const DEVICE_EVENT_WAIT: Duration = Duration::from_secs(5);
 
 /// libvirt domain states (`virDomainState`).
 pub mod state {
@@ -90,7 +97,10 @@ impl Domain {
 /// libvirt's driver counts as "not in a state for that" are
 /// OPERATION_INVALID (reference §1.3), everything else OPERATION_FAILED;
 /// a guest that is gone is NO_DOMAIN and a job that never ended
-/// OPERATION_TIMEOUT.
+/// OPERATION_TIMEOUT. libvirt's driver replaces the text of a refused
+/// state change with "Can't change domain state."; we keep the SDK's
+/// reason, which says what was wrong (our own state checks before the
+/// call still answer with libvirt's wording).
 pub(super) fn sdk_error(e: SdkError) -> VirError {
     let code = match e.code {
         err::PRL_ERR_DISP_VM_IS_NOT_STARTED
@@ -106,6 +116,12 @@ pub(super) fn sdk_error(e: SdkError) -> VirError {
 
 fn invalid(detail: &str) -> VirError {
     VirError::new(ErrorCode::OperationInvalid, ErrorDomain::Parallels, detail)
+}
+
+/// libvirt's vz driver answers every refused state change (start, stop,
+/// pause, resume, suspend, restart, reset) with this one message.
+fn cannot_change_state() -> VirError {
+    invalid("Can't change domain state.")
 }
 
 fn load(guest: Guest) -> Result<Domain, SdkError> {
@@ -128,7 +144,11 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         name: guest.name()?,
         uuid: Some(uuid),
         os_type,
-        arch: "x86_64".to_string(),
+        arch: match guest.cpu_mode()? {
+            PCM_CPU_MODE_32 => "i686",
+            _ => "x86_64",
+        }
+        .to_string(),
         memory_kib: u64::from(guest.ram_mb()?) * 1024,
         vcpus: guest.cpus()?,
         description: guest.description()?,
@@ -260,7 +280,24 @@ impl Driver {
             Some(d) => {
                 let _job = self.begin_job(&d.uuid)?;
                 if d.def.os_type != def.os_type {
-                    return Err(invalid("cannot change the OS type of a defined domain"));
+                    return Err(unsupported("Changing OS type is not supported"));
+                }
+                // The saved state holds the config it was saved with
+                // (libvirt's vz driver: the same config is a no-op, another
+                // is refused).
+                if d.vms == vms::VMS_SUSPENDED {
+                    let same = DomainDef {
+                        uuid: Some(d.uuid),
+                        ..def.clone()
+                    } == d.def;
+                    if !same {
+                        return Err(VirError::new(
+                            ErrorCode::ArgumentUnsupported,
+                            ErrorDomain::Parallels,
+                            "Can't change domain configuration in managed save state",
+                        ));
+                    }
+                    return Ok((d, true));
                 }
                 let g = &d.guest;
                 g.begin_edit().map_err(sdk_error)?;
@@ -316,23 +353,23 @@ impl Driver {
         let d = self.domain_by_uuid(uuid)?;
         let (st, _) = d.state();
         let g = &d.guest;
+        let allowed = match op {
+            Lifecycle::Start | Lifecycle::StartPaused => !d.is_active(),
+            Lifecycle::Resume => st == state::PAUSED,
+            Lifecycle::Suspend => d.is_active() && st != state::PAUSED,
+            _ => d.is_active(),
+        };
+        if !allowed {
+            return Err(cannot_change_state());
+        }
         let r = match op {
-            Lifecycle::Start | Lifecycle::StartPaused => {
-                if d.is_active() {
-                    return Err(invalid("domain is already running"));
-                }
-                g.start().and_then(|()| match op {
-                    Lifecycle::StartPaused => g.pause(),
-                    _ => Ok(()),
-                })
-            }
-            Lifecycle::Resume => {
-                if st != state::PAUSED {
-                    return Err(invalid("domain is not paused"));
-                }
-                g.resume()
-            }
-            _ if !d.is_active() => return Err(invalid("domain is not running")),
+            Lifecycle::Start => g.start(),
+            // A guest saved while paused comes back paused already.
+            Lifecycle::StartPaused => g.start().and_then(|()| match g.state()? {
+                vms::VMS_RUNNING => g.pause(),
+                _ => Ok(()),
+            }),
+            Lifecycle::Resume => g.resume(),
             Lifecycle::Destroy => {
                 self.expect_stop(uuid, 1);
                 g.kill()
@@ -341,12 +378,7 @@ impl Driver {
                 self.expect_stop(uuid, 0);
                 g.shutdown()
             }
-            Lifecycle::Suspend => {
-                if st == state::PAUSED {
-                    return Err(invalid("domain is already paused"));
-                }
-                g.pause()
-            }
+            Lifecycle::Suspend => g.pause(),
             Lifecycle::Reboot => g.restart(),
             Lifecycle::Reset => g.reset(),
         };
@@ -401,18 +433,30 @@ impl Driver {
     }
 
     /// virDomainManagedSave: the guest's state goes to disk and it stops.
-    pub fn managed_save(&self, uuid: &[u8; 16]) -> VirResult<()> {
+    /// It comes back as it was saved (paused or running); SAVE_PAUSED
+    /// pauses it first, as libvirt's vz driver does, and SAVE_RUNNING
+    /// resumes a paused one first, so it comes back running (libvirt's
+    /// vz driver ignores SAVE_RUNNING).
+    pub fn managed_save(&self, uuid: &[u8; 16], flags: u32) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
         if !d.is_active() {
-            return Err(invalid("domain is not running"));
+            return Err(cannot_change_state());
+        }
+        let paused = d.state().0 == state::PAUSED;
+        if flags & SAVE_PAUSED != 0 && !paused {
+            d.guest.pause().map_err(sdk_error)?;
+        }
+        if flags & SAVE_RUNNING != 0 && paused {
+            d.guest.resume().map_err(sdk_error)?;
         }
         self.expect_stop(uuid, 4);
         d.guest.suspend().map_err(sdk_error)
     }
 
-    /// virDomainManagedSaveRemove: forgets a saved state (none: nothing
-    /// to do, as libvirt's driver answers).
+    /// virDomainManagedSaveRemove: forgets a saved state. With none there
+    /// is nothing to do and it succeeds, as libvirt's QEMU driver answers
+    /// (libvirt's vz driver fails without saying why).
     pub fn managed_save_remove(&self, uuid: &[u8; 16]) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
@@ -456,6 +500,11 @@ pub enum DeviceOp {
     Update,
 }
 
+/// VIR_DOMAIN_SAVE_RUNNING
+pub const SAVE_RUNNING: u32 = 2;
+/// VIR_DOMAIN_SAVE_PAUSED
+pub const SAVE_PAUSED: u32 = 4;
+
 /// VIR_DOMAIN_AFFECT_LIVE
 pub const AFFECT_LIVE: u32 = 1;
 /// VIR_DOMAIN_AFFECT_CONFIG
@@ -474,18 +523,19 @@ pub fn check_update_flags(d: &Domain, flags: u32) -> VirResult<()> {
     } else {
         flags
     };
+    // libvirt's order: the modification impact first, then the vz rules.
+    if !d.is_active() && f & AFFECT_LIVE != 0 {
+        return Err(invalid("domain is not running"));
+    }
     if f & AFFECT_CONFIG == 0 {
         return Err(invalid(
-            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag",
+            "domain config update needs VIR_DOMAIN_AFFECT_CONFIG flag to be set",
         ));
     }
     if d.is_active() && f & AFFECT_LIVE == 0 {
         return Err(invalid(
             "Updates on a running domain need VIR_DOMAIN_AFFECT_LIVE flag",
         ));
-    }
-    if !d.is_active() && f & AFFECT_LIVE != 0 {
-        return Err(invalid("domain is not running"));
     }
     Ok(())
 }
@@ -496,6 +546,19 @@ fn unsupported(detail: &str) -> VirError {
 
 fn not_found(detail: String) -> VirError {
     VirError::new(ErrorCode::InvalidArg, ErrorDomain::Parallels, detail)
+}
+
+/// libvirt's vz driver: a device to change that the guest lacks.
+fn no_such_device(detail: String) -> VirError {
+    VirError::internal(ErrorDomain::Parallels, detail)
+}
+
+fn net_unsupported(detail: &str) -> VirError {
+    VirError::new(
+        ErrorCode::OperationUnsupported,
+        ErrorDomain::Parallels,
+        detail,
+    )
 }
 
 impl Driver {
@@ -514,7 +577,12 @@ impl Driver {
         check_update_flags(&d, flags)?;
         let mut def = d.def.clone();
         let ct = def.os_type == OsType::Exe;
-        match (op, domain_xml::parse_device(xml, def.os_type)?) {
+        let verb = match op {
+            DeviceOp::Attach => "attaching",
+            DeviceOp::Detach => "detaching",
+            DeviceOp::Update => "updating",
+        };
+        match (op, domain_xml::parse_device(xml, def.os_type, verb)?) {
             (op, DeviceDef::Disk(disk)) => {
                 let target = domain_xml::target_name(disk.bus, disk.unit);
                 let pos = def
@@ -530,17 +598,24 @@ impl Driver {
                         def.disks.remove(i);
                     }
                     (DeviceOp::Update, Some(i)) => def.disks[i] = disk,
-                    (_, None) => return Err(not_found(format!("disk {target} not found"))),
+                    (_, None) => {
+                        return Err(no_such_device(format!(
+                            "No disk with bus '{}' and target '{target}'",
+                            disk.bus.as_str()
+                        )))
+                    }
                 }
             }
             (op, DeviceDef::Interface(iface)) => {
                 let pos = def.interfaces.iter().position(|x| x.mac == iface.mac);
                 match (op, pos) {
                     (DeviceOp::Attach, _) if !ct => {
-                        return Err(unsupported("attaching network device to VM is unsupported"))
+                        return Err(net_unsupported(
+                            "attaching network device to VM is unsupported",
+                        ))
                     }
                     (DeviceOp::Detach, _) if !ct => {
-                        return Err(unsupported(
+                        return Err(net_unsupported(
                             "detaching network device from VM is unsupported",
                         ))
                     }
@@ -553,7 +628,7 @@ impl Driver {
                     }
                     (DeviceOp::Update, Some(i)) => def.interfaces[i] = iface,
                     (_, None) => {
-                        return Err(not_found(format!("interface {} not found", iface.mac)))
+                        return Err(no_such_device(format!("No net with mac '{}'", iface.mac)))
                     }
                 }
             }
@@ -562,7 +637,7 @@ impl Driver {
                     return Err(unsupported("domain already has VNC graphics"))
                 }
                 (DeviceOp::Detach, None) | (DeviceOp::Update, None) => {
-                    return Err(not_found("domain has no VNC graphics".to_string()))
+                    return Err(unsupported("cannot find VNC graphics device"))
                 }
                 (DeviceOp::Detach, Some(_)) => def.graphics = None,
                 _ => def.graphics = Some(g),
@@ -571,7 +646,9 @@ impl Driver {
         let g = &d.guest;
         g.begin_edit().map_err(sdk_error)?;
         apply(g, &def).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        g.commit().map_err(sdk_error)?;
+        self.await_device_events(uuid, &domain_xml::device_aliases(&def), DEVICE_EVENT_WAIT);
+        Ok(())
     }
 
     /// virDomainBlockResize: a running domain's image disk gets `mib`.
@@ -605,7 +682,7 @@ impl Driver {
             .nth(index)
             .is_some_and(|x| x.block)
         {
-            return Err(invalid("Only disk image supported for resize"));
+            return Err(not_found("Only disk image supported for resize".into()));
         }
         dev.resize(mib).map_err(sdk_error)
     }
@@ -677,12 +754,17 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
                 });
                 continue;
             }
+            let serial = match device {
+                DiskDevice::Disk => Some(d.serial_number()?).filter(|s| !s.is_empty()),
+                DiskDevice::Cdrom => None,
+            };
             def.disks.push(Disk {
                 device,
                 source: (!path.is_empty()).then_some(path),
                 block: d.emulated_type()? == PDT_USE_REAL_DEVICE,
                 bus: bus_of(d.iface_type()?),
                 unit: d.stack_index()?,
+                serial,
             });
         }
     }
@@ -704,6 +786,8 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
             mac: mac_from_sdk(&d.mac()?),
             model: if ct { None } else { model.map(str::to_string) },
             target: (!target.is_empty()).then_some(target),
+            link_up: d.connected()?,
+            trust_guest_rx_filters: d.prevent_mac_spoof()?,
         });
     }
     for d in g.devices(PDE_SERIAL_PORT)? {
@@ -714,6 +798,19 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
                 listen: d.socket_mode()? == PSP_SERIAL_SOCKET_SERVER,
             },
             PDT_USE_OUTPUT_FILE => SerialSource::File(path),
+            t @ (PDT_USE_TCP | PDT_USE_UDP) => {
+                let (host, service) = path.rsplit_once(':').unwrap_or((&path, ""));
+                let (host, service) = (host.to_string(), service.to_string());
+                if t == PDT_USE_TCP {
+                    SerialSource::Tcp {
+                        host,
+                        service,
+                        listen: d.socket_mode()? == PSP_SERIAL_SOCKET_SERVER,
+                    }
+                } else {
+                    SerialSource::Udp { host, service }
+                }
+            }
             _ => SerialSource::Dev(path),
         };
         def.serials.push(Serial {
@@ -761,6 +858,11 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
     g.set_cpus(def.vcpus)?;
     g.set_description(&def.description)?;
     g.set_cpu_mask(def.cpuset.as_deref().unwrap_or(""))?;
+    g.set_cpu_mode(if def.arch == "i686" {
+        PCM_CPU_MODE_32
+    } else {
+        PCM_CPU_MODE_64
+    })?;
     for ty in [
         PDE_HARD_DISK,
         PDE_OPTICAL_DISK,
@@ -811,6 +913,9 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
         })?;
         d.set_stack_index(disk.unit)?;
         d.set_connected(true)?;
+        if disk.device == DiskDevice::Disk {
+            d.set_serial_number(disk.serial.as_deref().unwrap_or(""))?;
+        }
     }
     for i in &def.interfaces {
         let d = g.create_device(PDE_GENERIC_NETWORK_ADAPTER)?;
@@ -835,27 +940,42 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
             Some("e1000") => PNT_E1000,
             _ => PNT_UNDEFINED,
         })?;
-        d.set_connected(true)?;
+        d.set_connected(i.link_up)?;
+        d.set_prevent_mac_spoof(i.trust_guest_rx_filters)?;
     }
     for s in &def.serials {
         let d = g.create_device(PDE_SERIAL_PORT)?;
         let (ty, path, mode) = match &s.source {
             SerialSource::Unix { path, listen } => (
                 PDT_USE_SERIAL_PORT_SOCKET_MODE,
-                path,
+                path.clone(),
                 if *listen {
                     PSP_SERIAL_SOCKET_SERVER
                 } else {
                     PSP_SERIAL_SOCKET_CLIENT
                 },
             ),
-            SerialSource::File(p) => (PDT_USE_OUTPUT_FILE, p, 0),
-            SerialSource::Dev(p) => (PDT_USE_REAL_DEVICE, p, 0),
+            SerialSource::File(p) => (PDT_USE_OUTPUT_FILE, p.clone(), 0),
+            SerialSource::Dev(p) => (PDT_USE_REAL_DEVICE, p.clone(), 0),
+            SerialSource::Tcp {
+                host,
+                service,
+                listen,
+            } => (
+                PDT_USE_TCP,
+                format!("{host}:{service}"),
+                if *listen {
+                    PSP_SERIAL_SOCKET_SERVER
+                } else {
+                    PSP_SERIAL_SOCKET_CLIENT
+                },
+            ),
+            SerialSource::Udp { host, service } => (PDT_USE_UDP, format!("{host}:{service}"), 0),
         };
         d.set_emulated_type(ty)?;
-        d.set_image_path(path)?;
-        d.set_sys_name(path)?;
-        d.set_friendly_name(path)?;
+        d.set_image_path(&path)?;
+        d.set_sys_name(&path)?;
+        d.set_friendly_name(&path)?;
         d.set_socket_mode(mode)?;
         d.set_index(s.port)?;
     }
@@ -926,5 +1046,38 @@ impl Driver {
         g.begin_edit().map_err(sdk_error)?;
         g.set_cpus(n).map_err(sdk_error)?;
         g.commit().map_err(sdk_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::Sdk;
+    use crate::vz::DriverConfig;
+
+    #[test]
+    fn a_second_change_to_one_domain_waits_then_gives_up_others_proceed() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-job-{}", std::process::id()));
+        // Sdk::embedded names the process's one host store: take turns.
+        let _turn = crate::sdk::emu::host::TEST_TURN.lock();
+        let driver = Driver::new(DriverConfig {
+            privileged: true,
+            host_uuid: None,
+            sdk: Sdk::embedded(&dir, Duration::from_secs(5)),
+        });
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        let held = driver.begin_job(&a).unwrap();
+        let started = std::time::Instant::now();
+        let e = driver.begin_job(&a).err().unwrap();
+        assert!(started.elapsed() >= JOB_WAIT);
+        assert_eq!(e.code, ErrorCode::OperationTimeout);
+        assert_eq!(
+            e.message,
+            "Timed out during operation: cannot acquire state change lock"
+        );
+        // Another domain is not held up.
+        assert!(driver.begin_job(&b).is_ok());
+        drop(held);
+        assert!(driver.begin_job(&a).is_ok());
     }
 }

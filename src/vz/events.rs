@@ -1,14 +1,15 @@
 //! Domain events: the SDK's events turned into libvirt's lifecycle
-//! events (event, detail), fanned out to whoever subscribed (the REMOTE
-//! program).
+//! events (event, detail) and device events (the alias of a device that
+//! came or went), fanned out to whoever subscribed (the REMOTE program).
 
-use super::domain_xml::parse_uuid;
+use super::domain_xml::{device_aliases, parse_uuid};
 use super::Driver;
 use crate::sdk::abi::{event as pet, vms};
 use crate::sdk::SdkEvent;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// `virDomainEventType` values.
 pub mod lifecycle {
@@ -26,7 +27,25 @@ pub mod lifecycle {
     pub const STOPPED: i32 = 5;
 }
 
-/// A lifecycle event about one domain.
+/// What happened to a domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// VIR_DOMAIN_EVENT_ID_LIFECYCLE: virDomainEventType and its detail.
+    Lifecycle {
+        /// virDomainEventType.
+        event: i32,
+        /// Its detail.
+        detail: i32,
+    },
+    /// VIR_DOMAIN_EVENT_ID_DEVICE_ADDED: the alias of a device a running
+    /// domain gained.
+    DeviceAdded(String),
+    /// VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED: the alias of a device a running
+    /// domain lost (what Nova waits for after a detach).
+    DeviceRemoved(String),
+}
+
+/// An event about one domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainEvent {
     /// Domain name.
@@ -35,10 +54,8 @@ pub struct DomainEvent {
     pub uuid: [u8; 16],
     /// Domain id (-1 when inactive).
     pub id: i32,
-    /// virDomainEventType.
-    pub event: i32,
-    /// Its detail.
-    pub detail: i32,
+    /// What happened.
+    pub change: Change,
 }
 
 type Listener = Arc<dyn Fn(&DomainEvent) + Send + Sync>;
@@ -62,6 +79,11 @@ pub struct EventState {
     pub(super) perf: Mutex<HashMap<[u8; 16], PerfEvent>>,
     /// Signalled when a perf-stats event arrives.
     pub(super) perf_arrived: parking_lot::Condvar,
+    /// Each guest's device aliases as of its last config event, to tell
+    /// which devices a config change added or removed.
+    aliases: Mutex<HashMap<[u8; 16], Vec<String>>>,
+    /// Signalled when a guest's aliases were brought up to date.
+    aliases_seen: parking_lot::Condvar,
 }
 
 impl EventState {
@@ -117,8 +139,10 @@ impl Driver {
     pub(super) fn prime_events(&self) {
         if let Ok(all) = self.domains() {
             let mut known = self.events.known.lock();
+            let mut aliases = self.events.aliases.lock();
             for d in all {
                 known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
+                aliases.insert(d.uuid, device_aliases(&d.def));
             }
         }
     }
@@ -137,8 +161,7 @@ impl Driver {
             name,
             uuid,
             id,
-            event,
-            detail,
+            change: Change::Lifecycle { event, detail },
         };
         match e.kind {
             pet::PET_DSP_EVT_VM_CONFIG_CHANGED if self.events.undefining.lock().contains(&uuid) => {
@@ -154,20 +177,24 @@ impl Driver {
                 // As for state changes, the guest may be gone by now; what
                 // this driver defined it already noted (note_defined).
                 let cached = self.events.known.lock().get(&uuid).cloned();
+                let cur = current();
                 // The remembered state belongs to the state events alone: a
                 // guest started before this event is handled must still get
                 // its STARTED, so the state read now must not replace it.
-                let known = match (current(), cached) {
-                    (Some(d), Some((_, _, last))) => (d.name, d.id, last),
+                let known = match (&cur, cached) {
+                    (Some(d), Some((_, _, last))) => (d.name.clone(), d.id, last),
                     (Some(d), None) if e.kind != pet::PET_DSP_EVT_VM_CONFIG_CHANGED => {
-                        (d.name, d.id, vms::VMS_STOPPED)
+                        (d.name.clone(), d.id, vms::VMS_STOPPED)
                     }
-                    (Some(d), None) => (d.name, d.id, d.vms),
+                    (Some(d), None) => (d.name.clone(), d.id, d.vms),
                     (None, Some(k)) => k,
                     (None, None) => return,
                 };
                 self.events.known.lock().insert(uuid, known.clone());
-                self.emit(ev(known.0, known.1, lifecycle::DEFINED, detail));
+                self.emit(ev(known.0.clone(), known.1, lifecycle::DEFINED, detail));
+                if let Some(d) = cur {
+                    self.device_changes(&d);
+                }
             }
             pet::PET_DSP_EVT_VM_PERFSTATS => {
                 let mut perf = self.events.perf.lock();
@@ -178,6 +205,7 @@ impl Driver {
             pet::PET_DSP_EVT_VM_DELETED | pet::PET_DSP_EVT_VM_UNREGISTERED => {
                 self.events.undefining.lock().remove(&uuid);
                 self.events.perf.lock().remove(&uuid);
+                self.events.aliases.lock().remove(&uuid);
                 let old = self.events.known.lock().remove(&uuid);
                 if let Some((name, _, _)) = old {
                     self.emit(ev(name, -1, lifecycle::UNDEFINED, 0));
@@ -202,6 +230,14 @@ impl Driver {
                     .insert(uuid, (name.clone(), id, new))
                     .map(|(_, _, s)| s);
                 // libvirt's vz driver: which lifecycle event a new state is.
+                // A guest saved while paused comes back paused: started
+                // from its saved state, then suspended, as libvirt tells
+                // of a restore that leaves the guest paused.
+                if (new, prev) == (vms::VMS_PAUSED, Some(vms::VMS_SUSPENDED)) {
+                    self.emit(ev(name.clone(), id, lifecycle::STARTED, 2));
+                    self.emit(ev(name, id, lifecycle::SUSPENDED, 4));
+                    return;
+                }
                 let (event, detail) = match (new, prev) {
                     (vms::VMS_RUNNING, Some(vms::VMS_PAUSED)) => (lifecycle::RESUMED, 0),
                     (vms::VMS_RUNNING, Some(vms::VMS_RUNNING)) => return,
@@ -222,5 +258,107 @@ impl Driver {
             }
             _ => {}
         }
+    }
+
+    /// Waits (at most `limit`) until the config events have caught up with
+    /// a device change this driver made to `uuid`, so its DEVICE_ADDED or
+    /// DEVICE_REMOVED is sent before the next change can hide it: a device
+    /// attached and detached before the first event is read would
+    /// otherwise never be seen.
+    pub(super) fn await_device_events(&self, uuid: &[u8; 16], want: &[String], limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut aliases = self.events.aliases.lock();
+        while aliases.get(uuid).is_some_and(|a| a != want) {
+            if self
+                .events
+                .aliases_seen
+                .wait_until(&mut aliases, deadline)
+                .timed_out()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Tells which devices a config change gave or took from a running
+    /// guest, by their aliases, and remembers the new set.
+    fn device_changes(&self, d: &super::domains::Domain) {
+        let now = device_aliases(&d.def);
+        let before = self.events.aliases.lock().insert(d.uuid, now.clone());
+        self.events.aliases_seen.notify_all();
+        let Some(before) = before.filter(|_| d.is_active()) else {
+            return;
+        };
+        let event = |change| DomainEvent {
+            name: d.name.clone(),
+            uuid: d.uuid,
+            id: d.id,
+            change,
+        };
+        for gone in before.iter().filter(|a| !now.contains(a)) {
+            self.emit(event(Change::DeviceRemoved(gone.clone())));
+        }
+        for new in now.iter().filter(|a| !before.contains(a)) {
+            self.emit(event(Change::DeviceAdded(new.clone())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::{emu, Sdk};
+    use crate::vz::DriverConfig;
+
+    /// A change made on the host by another SDK client (prlctl, another
+    /// management tool) reaches the driver's subscribers: events come
+    /// from the SDK's events, not from this driver's own calls.
+    #[test]
+    fn changes_made_on_the_host_reach_subscribers() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-ev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+        sdk.init().unwrap();
+        let driver = Driver::new(DriverConfig {
+            privileged: true,
+            host_uuid: None,
+            sdk: Arc::clone(&sdk),
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        driver.subscribe(move |e| {
+            let _ = tx.send(e.clone());
+        });
+        driver.session().unwrap();
+
+        let host_tool = sdk.login().unwrap();
+        let g = sdk.new_vm(&host_tool).unwrap();
+        g.set_name("made-on-host").unwrap();
+        g.set_ram_mb(512).unwrap();
+        g.set_cpus(1).unwrap();
+        g.register().unwrap();
+        g.start().unwrap();
+        g.pause().unwrap();
+        g.resume().unwrap();
+        g.kill().unwrap();
+        g.delete().unwrap();
+
+        let want = [
+            (lifecycle::DEFINED, 0),
+            (lifecycle::STARTED, 0),
+            (lifecycle::SUSPENDED, 0),
+            (lifecycle::RESUMED, 0),
+            (lifecycle::STOPPED, 0),
+            (lifecycle::UNDEFINED, 0),
+        ];
+        for (event, detail) in want {
+            let e = rx.recv_timeout(Duration::from_secs(10)).expect("an event");
+            assert_eq!(e.name, "made-on-host");
+            assert_eq!(e.change, Change::Lifecycle { event, detail });
+        }
+        drop(driver);
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

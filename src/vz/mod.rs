@@ -1,6 +1,7 @@
 //! The Virtuozzo driver: what the REMOTE program's procedures do.
 
 pub mod capabilities;
+pub mod cpu;
 pub mod domain_xml;
 pub mod domains;
 pub mod events;

@@ -78,7 +78,7 @@ impl Driver {
 fn disk_prefix(d: &Domain, index: usize) -> String {
     let disk = &d.def.disks[index];
     if d.def.os_type == OsType::Exe {
-        return format!("hdd{index}");
+        return format!("hdd{}", disk.unit);
     }
     match disk.bus {
         Bus::Ide => format!("ide{}", disk.unit),
@@ -87,47 +87,83 @@ fn disk_prefix(d: &Domain, index: usize) -> String {
     }
 }
 
-/// The hard disks (not CD-ROMs) of a domain, with their target names.
-pub fn disks(d: &Domain) -> Vec<(usize, String, Option<String>)> {
+/// One disk or CD-ROM of a domain as the statistics name it.
+pub struct StatDisk {
+    /// Its index in the definition.
+    pub index: usize,
+    /// Target name ("sda").
+    pub target: String,
+    /// Image or device path.
+    pub source: Option<String>,
+    /// A hard disk (which has a capacity), not a CD-ROM.
+    pub is_disk: bool,
+}
+
+/// Every disk and CD-ROM of a domain, in definition order (what
+/// libvirt's block statistics count).
+pub fn disks(d: &Domain) -> Vec<StatDisk> {
     d.def
         .disks
         .iter()
         .enumerate()
-        .filter(|(_, x)| x.device == DiskDevice::Disk)
-        .map(|(i, x)| {
-            (
-                i,
-                super::domain_xml::target_name(x.bus, x.unit),
-                x.source.clone(),
-            )
+        .map(|(index, x)| StatDisk {
+            index,
+            target: super::domain_xml::target_name(x.bus, x.unit),
+            source: x.source.clone(),
+            is_disk: x.device == DiskDevice::Disk,
         })
         .collect()
 }
 
-/// Block counters of the disk named by target or path, or summed over
-/// every disk for "".
+/// The capacity in bytes of each hard disk of `d`, in definition order
+/// (PrlVmDevHd_GetDiskSize; container file systems are not disks).
+pub fn capacities(d: &Domain) -> VirResult<Vec<u64>> {
+    let failed = |e: crate::sdk::SdkError| {
+        VirError::new(
+            ErrorCode::OperationFailed,
+            ErrorDomain::Parallels,
+            e.message,
+        )
+    };
+    let mut out = Vec::new();
+    for dev in d
+        .guest_handle()
+        .devices(crate::sdk::abi::dev::PDE_HARD_DISK)
+        .map_err(failed)?
+    {
+        if dev.mount_point().map_err(failed)?.is_empty() {
+            out.push(u64::from(dev.disk_size_mb().map_err(failed)?) << 20);
+        }
+    }
+    Ok(out)
+}
+
+/// Block counters of the disk named by target or path (-1 for what the
+/// host does not count), or summed over every disk for "", as libvirt's
+/// vz driver answers.
 pub fn block(d: &Domain, c: &Counters, path: &str) -> VirResult<BlockCounters> {
+    let one = |i: usize| {
+        let p = disk_prefix(d, i);
+        let get = |n: &str| c.get(&format!("devices.{p}.{n}"));
+        (
+            get("read_requests"),
+            get("read_total"),
+            get("write_requests"),
+            get("write_total"),
+        )
+    };
     let all = disks(d);
-    let chosen: Vec<usize> = if path.is_empty() {
-        all.iter().map(|(i, _, _)| *i).collect()
-    } else {
+    if !path.is_empty() {
         let found = all
             .iter()
-            .find(|(_, t, s)| t == path || s.as_deref() == Some(path))
-            .map(|(i, _, _)| *i)
+            .find(|x| x.target == path || x.source.as_deref() == Some(path))
             .ok_or_else(|| invalid(format!("invalid path: {path}")))?;
-        vec![found]
-    };
-    let mut sum = (0, 0, 0, 0);
-    for i in chosen {
-        let p = disk_prefix(d, i);
-        let get = |n: &str| c.get(&format!("devices.{p}.{n}")).max(0);
-        sum.0 += get("read_requests");
-        sum.1 += get("read_total");
-        sum.2 += get("write_requests");
-        sum.3 += get("write_total");
+        return Ok(one(found.index));
     }
-    Ok(sum)
+    let add = |a: i64, b: i64| if b < 0 { a } else { a + b };
+    Ok(all.iter().map(|x| one(x.index)).fold((0, 0, 0, 0), |s, v| {
+        (add(s.0, v.0), add(s.1, v.1), add(s.2, v.2), add(s.3, v.3))
+    }))
 }
 
 /// Interface counters of the interface with this MAC or host name.
@@ -161,16 +197,17 @@ pub fn memory(c: &Counters) -> Vec<(i32, u64)> {
             out.push((tag, val as u64));
         }
     };
+    // In libvirt's vz driver's order.
     let shl = |x: i64, n: u32| if x < 0 { -1 } else { x << n };
     put(0, shl(v("guest.ram.swap_in"), 12));
     put(1, shl(v("guest.ram.swap_out"), 12));
-    put(2, v("guest.ram.major_fault"));
     put(3, v("guest.ram.minor_fault"));
+    put(2, v("guest.ram.major_fault"));
     let (total, usage) = (v("guest.ram.total"), v("guest.ram.usage"));
+    put(5, shl(total, 10));
+    put(6, shl(v("guest.ram.balloon_actual"), 10));
     if total >= 0 && usage >= 0 {
         put(4, (total - usage).max(0) << 10);
     }
-    put(5, shl(total, 10));
-    put(6, shl(v("guest.ram.balloon_actual"), 10));
     out
 }

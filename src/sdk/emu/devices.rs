@@ -209,11 +209,13 @@ dev_u32! {
     PrlVmDev_GetIfaceType / PrlVmDev_SetIfaceType => iface_type;
     PrlVmDevNet_GetAdapterType / PrlVmDevNet_SetAdapterType => adapter_type;
     PrlVmDevSerial_GetSocketMode / PrlVmDevSerial_SetSocketMode => socket_mode;
+    PrlVmDevHd_GetDiskSize / PrlVmDevHd_SetDiskSize => size_mb;
 }
 
 dev_bool! {
     PrlVmDev_IsConnected / PrlVmDev_SetConnected => connected;
     PrlVmDev_IsEnabled / PrlVmDev_SetEnabled => enabled;
+    PrlVmDevNet_IsPktFilterPreventMacSpoof / PrlVmDevNet_SetPktFilterPreventMacSpoof => prevent_mac_spoof;
 }
 
 dev_str! {
@@ -224,6 +226,7 @@ dev_str! {
     PrlVmDevNet_GetHostInterfaceName / PrlVmDevNet_SetHostInterfaceName => host_iface;
     PrlVmDevNet_GetVirtualNetworkId / PrlVmDevNet_SetVirtualNetworkId => network;
     PrlVmDevHd_GetMountPoint / PrlVmDevHd_SetMountPoint => mount_point;
+    PrlVmDevHd_GetSerialNumber / PrlVmDevHd_SetSerialNumber => serial_number;
 }
 
 /// PrlVmCfg_GetBootDevCount
@@ -329,7 +332,9 @@ pub unsafe extern "C" fn PrlBootDev_SetInUse(h: PRL_HANDLE, v: PRL_BOOL) -> PRL_
     }))
 }
 
-/// PrlVmDev_ResizeImage (job): the disk image gets a new size in MiB.
+/// PrlVmDev_ResizeImage (job): the disk image gets a new size in MiB. It
+/// is the image that changes, so the stored guest changes at once, with no
+/// edit of the configuration (the handle's copy follows).
 pub unsafe extern "C" fn PrlVmDev_ResizeImage(
     h: PRL_HANDLE,
     size_mb: PRL_UINT32,
@@ -343,25 +348,23 @@ pub unsafe extern "C" fn PrlVmDev_ResizeImage(
             }
         }
     }
-    let r = with_dev(h, |d| {
-        if d.emulated_type != crate::sdk::abi::dev::PDT_USE_IMAGE_FILE {
-            return Err((
-                PRL_ERR_INVALID_ARG,
-                "Only image disks can be resized.".to_string(),
-            ));
-        }
-        if size_mb < d.size_mb {
-            return Err((
-                PRL_ERR_INVALID_ARG,
-                "Shrinking a disk image is not supported.".to_string(),
-            ));
-        }
-        d.size_mb = size_mb;
-        Ok(())
+    let target = super::handles::get(h).and_then(|o| match &*o {
+        Object::Device(vm, id) => match &**vm {
+            Object::Vm(v) => Some((Arc::clone(vm), v.uuid.lock().clone(), *id)),
+            _ => None,
+        },
+        _ => None,
     });
-    super::job(move || match r {
-        Ok(Ok(())) => Ok(Vec::new()),
-        Ok(Err(e)) => Err(e),
-        Err(code) => Err((code, "invalid device handle".to_string())),
+    super::job(move || {
+        let (vm, uuid, id) =
+            target.ok_or((PRL_ERR_INVALID_HANDLE, "invalid device handle".to_string()))?;
+        let host = super::running_host()?;
+        host.resize_disk(&uuid, id, size_mb)?;
+        let _ = with_guest(&vm, |g| {
+            if let Some(d) = g.devices.iter_mut().find(|d| d.id == id) {
+                d.size_mb = size_mb;
+            }
+        });
+        Ok(Vec::new())
     })
 }

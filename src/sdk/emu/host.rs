@@ -65,6 +65,10 @@ pub struct Guest {
     pub run_ms: u64,
     /// Snapshots, in creation order.
     pub snapshots: Vec<Snapshot>,
+    /// Suspended while paused: it resumes paused, as it was saved.
+    pub saved_paused: bool,
+    /// A 32-bit guest (PCM_CPU_MODE_32); 64-bit otherwise.
+    pub cpu_mode_32: bool,
 }
 
 /// A snapshot: the guest's configuration and state when it was taken.
@@ -130,6 +134,10 @@ pub struct Device {
     pub mount_point: String,
     /// Image size in MiB (set by PrlVmDev_ResizeImage).
     pub size_mb: u32,
+    /// Hard disk serial number.
+    pub serial_number: String,
+    /// The packet filter drops frames with another MAC (network adapters).
+    pub prevent_mac_spoof: bool,
 }
 
 /// A boot order entry.
@@ -475,7 +483,7 @@ impl Host {
         let ct = g.vm_type == PVT_CT;
         for (i, d) in g.devices.iter().filter(|d| d.dev_type == 6).enumerate() {
             let prefix = if ct {
-                format!("hdd{i}")
+                format!("hdd{}", d.stack_index)
             } else {
                 match d.iface_type {
                     0 => format!("ide{}", d.stack_index),
@@ -728,6 +736,41 @@ impl Host {
         Ok(new)
     }
 
+    /// PrlVmDev_ResizeImage: a disk image of a registered guest grows.
+    pub fn resize_disk(&self, uuid: &str, device: u64, size_mb: u32) -> Result<(), Fail> {
+        let mut guests = self.guests.lock();
+        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let d = g.devices.iter_mut().find(|d| d.id == device).ok_or((
+            PRL_ERR_INVALID_ARG,
+            "The device does not exist.".to_string(),
+        ))?;
+        if d.emulated_type != crate::sdk::abi::dev::PDT_USE_IMAGE_FILE {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                "Only image disks can be resized.".to_string(),
+            ));
+        }
+        if size_mb < d.size_mb {
+            return Err((
+                PRL_ERR_INVALID_ARG,
+                "Shrinking a disk image is not supported.".to_string(),
+            ));
+        }
+        let old = d.size_mb;
+        d.size_mb = size_mb;
+        let snapshot = g.clone();
+        if let Err(e) = self.persist(&snapshot) {
+            if let Some(d) = guests
+                .get_mut(uuid)
+                .and_then(|g| g.devices.iter_mut().find(|d| d.id == device))
+            {
+                d.size_mb = old;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// PrlVm_Delete: removes a stopped guest.
     pub fn delete(&self, uuid: &str) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
@@ -766,6 +809,7 @@ impl Host {
             missing_image(g)?;
         }
         let new = match action {
+            Action::Start if g.state == VMS_SUSPENDED && g.saved_paused => VMS_PAUSED,
             Action::Start if stopped => VMS_RUNNING,
             Action::Start if paused => VMS_RUNNING,
             Action::Start => return Err(not_stopped(&g.name)),
@@ -785,6 +829,7 @@ impl Host {
         };
         let old = g.state;
         g.state = new;
+        g.saved_paused = new == VMS_SUSPENDED && old == VMS_PAUSED;
         {
             let mut since = self.running_since.lock();
             if old == VMS_RUNNING && new != VMS_RUNNING {

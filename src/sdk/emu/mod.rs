@@ -144,7 +144,7 @@ pub(crate) fn hung_job() -> (PRL_HANDLE, Arc<Object>) {
     (new_handle(Arc::clone(&j)), j)
 }
 
-fn running_host() -> Result<Arc<host::Host>, Fail> {
+pub(super) fn running_host() -> Result<Arc<host::Host>, Fail> {
     host::host().ok_or((
         PRL_ERR_INVALID_ARG,
         "the SDK is not initialised".to_string(),
@@ -846,6 +846,32 @@ cfg_u32!(
 );
 cfg_str!(PrlVmCfg_GetOsTemplate, PrlVmCfg_SetOsTemplate, os_template);
 cfg_str!(PrlVmCfg_GetCpuMask, PrlVmCfg_SetCpuMask, cpu_mask);
+
+/// PrlVmCfg_GetCpuMode: PCM_CPU_MODE_64 unless the guest is 32-bit.
+pub unsafe extern "C" fn PrlVmCfg_GetCpuMode(h: PRL_HANDLE, value: *mut PRL_UINT32) -> PRL_RESULT {
+    // SAFETY: out-pointer from the caller.
+    rc(with_vm(h, |v| unsafe {
+        out(
+            value,
+            if v.config.lock().cpu_mode_32 {
+                PCM_CPU_MODE_32
+            } else {
+                PCM_CPU_MODE_64
+            },
+        )
+    }))
+}
+
+/// PrlVmCfg_SetCpuMode
+pub unsafe extern "C" fn PrlVmCfg_SetCpuMode(h: PRL_HANDLE, value: PRL_UINT32) -> PRL_RESULT {
+    if value != PCM_CPU_MODE_32 && value != PCM_CPU_MODE_64 {
+        return PRL_ERR_INVALID_ARG;
+    }
+    rc(with_vm(h, |v| {
+        v.config.lock().cpu_mode_32 = value == PCM_CPU_MODE_32;
+        PRL_ERR_SUCCESS
+    }))
+}
 
 /// PrlVm_SetUserPasswd (job): the guest's user gets a new password.
 pub unsafe extern "C" fn PrlVm_SetUserPasswd(
