@@ -1405,12 +1405,6 @@ pub fn device_aliases(def: &DomainDef) -> Vec<String> {
         .collect()
 }
 
-/// Formats a definition as libvirt's domain XML, secrets included; `id`
-/// is set for a running domain.
-pub fn format(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>) -> String {
-    format_xml(def, uuid, id, true)
-}
-
 /// Formats a definition as libvirt's domain XML; the VNC password only
 /// when `secure` (VIR_DOMAIN_XML_SECURE), as libvirt shows it.
 pub fn format_xml(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>, secure: bool) -> String {
@@ -1662,7 +1656,7 @@ mod tests {
         assert_eq!(d.description, "a <test> VM");
         let uuid = d.uuid.unwrap();
         assert_eq!(format_uuid(&uuid), "6695eb01-f6a4-8304-79aa-97f2502e193f");
-        let again = parse(&format(&d, &uuid, Some(3))).unwrap();
+        let again = parse(&format_xml(&d, &uuid, Some(3), true)).unwrap();
         assert_eq!(again, d);
     }
 

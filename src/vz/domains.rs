@@ -86,11 +86,6 @@ impl Domain {
     pub fn is_active(&self) -> bool {
         self.id >= 0
     }
-
-    /// The domain XML.
-    pub fn xml(&self) -> String {
-        domain_xml::format(&self.def, &self.uuid, self.is_active().then_some(self.id))
-    }
 }
 
 /// libvirt's error for an SDK failure, with the SDK's own text: the codes
