@@ -325,6 +325,7 @@ impl Startup {
             host_uuid: config.host_uuid.clone(),
             sdk,
         });
+        driver.load_domains_in_background();
         let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
         let waker = Arc::new(
             Waker::new(poll.registry(), WAKER)

@@ -8,6 +8,7 @@ use crate::rpc::xdr::{Bounded, FixedOpaque};
 use crate::vz::domains::{
     check_update_flags, state, DeviceOp, Domain as VzDomain, Lifecycle, AFFECT_CONFIG, AFFECT_LIVE,
 };
+use std::sync::Arc;
 
 /// REMOTE_DOMAIN_LIST_MAX
 const DOMAIN_LIST_MAX: usize = 16384;
@@ -31,7 +32,7 @@ fn flags(flags: u32, allowed: u32, function: &str) -> VirResult<()> {
     Ok(())
 }
 
-fn lookup(call: &Call, dom: &Domain) -> VirResult<VzDomain> {
+fn lookup(call: &Call, dom: &Domain) -> VirResult<Arc<VzDomain>> {
     call.conn()?.driver().domain_by_uuid(&dom.uuid.0)
 }
 
@@ -68,7 +69,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
                 && group(12288, &[(4096, false), (8192, true)])
                 && group(49152, &[(16384, false), (32768, true)])
         })
-        .map(wire)
+        .map(|d| wire(d))
         .collect();
     if matched.len() > DOMAIN_LIST_MAX {
         return Err(VirError::rpc("too many domains to list"));
@@ -141,17 +142,17 @@ pub fn list_defined(call: &Call, maxnames: i32) -> VirResult<Vec<String>> {
 
 /// DOMAIN_LOOKUP_BY_ID
 pub fn lookup_by_id(call: &Call, id: i32) -> VirResult<Domain> {
-    Ok(wire(&call.conn()?.driver().domain_by_id(id)?))
+    Ok(wire(&*call.conn()?.driver().domain_by_id(id)?))
 }
 
 /// DOMAIN_LOOKUP_BY_NAME
 pub fn lookup_by_name(call: &Call, name: String) -> VirResult<Domain> {
-    Ok(wire(&call.conn()?.driver().domain_by_name(&name)?))
+    Ok(wire(&*call.conn()?.driver().domain_by_name(&name)?))
 }
 
 /// DOMAIN_LOOKUP_BY_UUID
 pub fn lookup_by_uuid(call: &Call, uuid: Uuid) -> VirResult<Domain> {
-    Ok(wire(&call.conn()?.driver().domain_by_uuid(&uuid.0)?))
+    Ok(wire(&*call.conn()?.driver().domain_by_uuid(&uuid.0)?))
 }
 
 /// DOMAIN_GET_INFO
@@ -285,7 +286,7 @@ pub fn undefine_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
         .undefine(&a.dom.uuid.0, a.flags & 1 != 0)
 }
 
-fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<VzDomain> {
+fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<Arc<VzDomain>> {
     call.conn()?.driver().lifecycle(&dom.uuid.0, op)
 }
 
@@ -347,7 +348,7 @@ fn set_memory_common(call: &Call, dom: &Domain, memory: u64, f: u32) -> VirResul
     let conn = call.conn()?;
     let driver = conn.driver();
     let _job = driver.begin_job(&dom.uuid.0)?;
-    let d = driver.domain_by_uuid(&dom.uuid.0)?;
+    let d = driver.fresh_domain(&dom.uuid.0)?;
     check_update_flags(&d, f)?;
     driver.set_memory(&d, memory)
 }
@@ -371,7 +372,7 @@ fn set_vcpus_common(call: &Call, dom: &Domain, n: u32, f: u32) -> VirResult<()> 
     let conn = call.conn()?;
     let driver = conn.driver();
     let _job = driver.begin_job(&dom.uuid.0)?;
-    let d = driver.domain_by_uuid(&dom.uuid.0)?;
+    let d = driver.fresh_domain(&dom.uuid.0)?;
     check_update_flags(&d, f)?;
     driver.set_vcpus(&d, n)
 }

@@ -37,6 +37,7 @@ sdk_table! {
     PrlSrv_Logoff: fn(PRL_HANDLE) -> PRL_HANDLE;
     PrlLoginResponse_GetSessionUuid: fn(PRL_HANDLE, PRL_STR, *mut PRL_UINT32) -> PRL_RESULT;
     PrlSrv_GetVmListEx: fn(PRL_HANDLE, PRL_UINT32) -> PRL_HANDLE;
+    PrlSrv_GetVmConfig: fn(PRL_HANDLE, PRL_CONST_STR, PRL_UINT32) -> PRL_HANDLE;
     PrlSrv_CreateVm: fn(PRL_HANDLE, PRL_HANDLE_PTR) -> PRL_RESULT;
     PrlJob_Wait: fn(PRL_HANDLE, PRL_UINT32) -> PRL_RESULT;
     PrlJob_GetRetCode: fn(PRL_HANDLE, *mut PRL_RESULT) -> PRL_RESULT;

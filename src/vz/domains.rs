@@ -12,7 +12,7 @@ use crate::sdk::abi::dev::*;
 use crate::sdk::abi::{
     err, vms, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD, PVTF_CT, PVTF_VM, PVT_CT, PVT_VM,
 };
-use crate::sdk::{Guest, SdkError};
+use crate::sdk::{Guest, Handle, Sdk, SdkError};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,67 +150,44 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
     })
 }
 
+/// Every guest of the host, read through the SDK (the cache's full load).
+pub(super) fn load_all(sdk: &Arc<Sdk>, session: &Handle) -> VirResult<Vec<Domain>> {
+    let guests = sdk.guests(session, PVTF_VM | PVTF_CT).map_err(sdk_error)?;
+    let mut out = Vec::with_capacity(guests.len());
+    for g in guests {
+        match load(g) {
+            Ok(d) => out.push(d),
+            // A guest removed meanwhile is simply not listed.
+            Err(e) if e.code == err::PRL_ERR_VM_UUID_NOT_FOUND => {}
+            Err(e) => return Err(sdk_error(e)),
+        }
+    }
+    Ok(out)
+}
+
+/// One guest read through the SDK, or None when the host has no such
+/// guest (the cache's refresh).
+pub(super) fn load_one(
+    sdk: &Arc<Sdk>,
+    session: &Handle,
+    uuid: &[u8; 16],
+) -> VirResult<Option<Domain>> {
+    let found = sdk
+        .guest_by_uuid(session, &format!("{{{}}}", format_uuid(uuid)))
+        .and_then(load);
+    match found {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.code == err::PRL_ERR_VM_UUID_NOT_FOUND => Ok(None),
+        Err(e) => Err(sdk_error(e)),
+    }
+}
+
 /// A held per-domain job.
 pub struct JobGuard {
     _guard: parking_lot::ArcMutexGuard<parking_lot::RawMutex, ()>,
 }
 
 impl Driver {
-    /// Every domain.
-    pub fn domains(&self) -> VirResult<Vec<Domain>> {
-        let session = self.session()?;
-        let guests = self
-            .sdk
-            .guests(&session, PVTF_VM | PVTF_CT)
-            .map_err(sdk_error)?;
-        let mut out = Vec::with_capacity(guests.len());
-        for g in guests {
-            match load(g) {
-                Ok(d) => out.push(d),
-                // A guest removed meanwhile is simply not listed.
-                Err(e) if e.code == err::PRL_ERR_VM_UUID_NOT_FOUND => {}
-                Err(e) => return Err(sdk_error(e)),
-            }
-        }
-        Ok(out)
-    }
-
-    /// The domain with this UUID.
-    pub fn domain_by_uuid(&self, uuid: &[u8; 16]) -> VirResult<Domain> {
-        self.domains()?
-            .into_iter()
-            .find(|d| &d.uuid == uuid)
-            .ok_or_else(|| {
-                VirError::new(
-                    ErrorCode::NoDomain,
-                    ErrorDomain::Parallels,
-                    format!("no domain with matching uuid '{}'", format_uuid(uuid)),
-                )
-            })
-    }
-
-    /// The domain with this name.
-    pub fn domain_by_name(&self, name: &str) -> VirResult<Domain> {
-        self.domains()?
-            .into_iter()
-            .find(|d| d.name == name)
-            .ok_or_else(|| {
-                VirError::new(
-                    ErrorCode::NoDomain,
-                    ErrorDomain::Parallels,
-                    format!("no domain with matching name '{name}'"),
-                )
-            })
-    }
-
-    /// The active domain with this id.
-    pub fn domain_by_id(&self, id: i32) -> VirResult<Domain> {
-        self.domains()?
-            .into_iter()
-            .find(|d| d.is_active() && d.id == id)
-            .ok_or_else(|| VirError::bare(ErrorCode::NoDomain, ErrorDomain::Parallels))
-    }
-
     /// Takes the job of a domain: one change at a time per domain.
     pub fn begin_job(&self, uuid: &[u8; 16]) -> VirResult<JobGuard> {
         let lock = Arc::clone(
@@ -230,10 +207,9 @@ impl Driver {
     }
 
     /// Defines (or redefines) a domain from XML.
-    pub fn define(&self, xml: &str) -> VirResult<(Domain, bool)> {
+    pub fn define(&self, xml: &str) -> VirResult<(Arc<Domain>, bool)> {
         let def = domain_xml::parse(xml)?;
-        let existing = self.domains()?;
-        if let Some(d) = existing.iter().find(|d| d.name == def.name) {
+        if let Some(d) = self.find_domain_by_name(&def.name)? {
             if def.uuid.is_some_and(|u| u != d.uuid) {
                 return Err(VirError::new(
                     ErrorCode::OperationFailed,
@@ -246,19 +222,23 @@ impl Driver {
                 ));
             }
         }
-        let same_uuid = def
-            .uuid
-            .and_then(|u| existing.into_iter().find(|d| d.uuid == u));
+        let same_uuid = match def.uuid {
+            Some(u) => self.find_domain_by_uuid(&u)?,
+            None => None,
+        };
         match same_uuid {
             Some(d) => {
                 let _job = self.begin_job(&d.uuid)?;
+                let d = self.fresh_domain(&d.uuid)?;
                 if d.def.os_type != def.os_type {
                     return Err(invalid("cannot change the OS type of a defined domain"));
                 }
                 let g = &d.guest;
-                g.begin_edit().map_err(sdk_error)?;
-                apply(g, &def).map_err(sdk_error)?;
-                g.commit().map_err(sdk_error)?;
+                let r = g
+                    .begin_edit()
+                    .and_then(|()| apply(g, &def))
+                    .and_then(|()| g.commit());
+                self.refreshed(&d.uuid, r)?;
                 Ok((self.domain_by_uuid(&d.uuid)?, true))
             }
             None => {
@@ -280,6 +260,7 @@ impl Driver {
                 let uuid = domain_xml::parse_uuid(&uuid_text)
                     .ok_or_else(|| invalid("the host gave the new guest a malformed uuid"))?;
                 self.note_defined(&uuid, &def.name);
+                self.refresh_domain(&uuid);
                 Ok((self.domain_by_uuid(&uuid)?, false))
             }
         }
@@ -287,9 +268,9 @@ impl Driver {
 
     /// Runs a lifecycle change under the domain's job, after libvirt's
     /// state check.
-    pub fn lifecycle(&self, uuid: &[u8; 16], op: Lifecycle) -> VirResult<Domain> {
+    pub fn lifecycle(&self, uuid: &[u8; 16], op: Lifecycle) -> VirResult<Arc<Domain>> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         let (st, _) = d.state();
         let g = &d.guest;
         let r = match op {
@@ -326,7 +307,7 @@ impl Driver {
             Lifecycle::Reboot => g.restart(),
             Lifecycle::Reset => g.reset(),
         };
-        r.map_err(sdk_error)?;
+        self.refreshed(uuid, r)?;
         self.domain_by_uuid(uuid)
     }
 
@@ -334,43 +315,46 @@ impl Driver {
     /// only when `with_managed_save` (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE).
     pub fn undefine(&self, uuid: &[u8; 16], with_managed_save: bool) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if d.is_active() {
             return Err(invalid(
                 "cannot undefine a running domain; destroy it first",
             ));
         }
-        if d.vms == vms::VMS_SUSPENDED {
-            if !with_managed_save {
-                return Err(invalid(
-                    "Refusing to undefine while domain managed save image exists",
-                ));
-            }
-            d.guest.drop_suspended_state().map_err(sdk_error)?;
+        if d.vms == vms::VMS_SUSPENDED && !with_managed_save {
+            return Err(invalid(
+                "Refusing to undefine while domain managed save image exists",
+            ));
         }
-        d.guest.delete().map_err(sdk_error)
+        let r = if d.vms == vms::VMS_SUSPENDED {
+            d.guest.drop_suspended_state()
+        } else {
+            Ok(())
+        }
+        .and_then(|()| d.guest.delete());
+        self.refreshed(uuid, r)
     }
 
     /// virDomainManagedSave: the guest's state goes to disk and it stops.
     pub fn managed_save(&self, uuid: &[u8; 16]) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if !d.is_active() {
             return Err(invalid("domain is not running"));
         }
         self.expect_stop(uuid, 4);
-        d.guest.suspend().map_err(sdk_error)
+        self.refreshed(uuid, d.guest.suspend())
     }
 
     /// virDomainManagedSaveRemove: forgets a saved state (none: nothing
     /// to do, as libvirt's driver answers).
     pub fn managed_save_remove(&self, uuid: &[u8; 16]) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if d.vms != vms::VMS_SUSPENDED {
             return Ok(());
         }
-        d.guest.drop_suspended_state().map_err(sdk_error)
+        self.refreshed(uuid, d.guest.drop_suspended_state())
     }
 
     /// Sets a guest user's password.
@@ -383,16 +367,27 @@ impl Driver {
     /// Sets whether the domain starts with the host.
     pub fn set_autostart(&self, uuid: &[u8; 16], on: bool) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        g.set_autostart(if on {
-            PAO_VM_START_ON_LOAD
-        } else {
-            PAO_VM_START_MANUAL
-        })
-        .map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| {
+                g.set_autostart(if on {
+                    PAO_VM_START_ON_LOAD
+                } else {
+                    PAO_VM_START_MANUAL
+                })
+            })
+            .and_then(|()| g.commit());
+        self.refreshed(uuid, r)
+    }
+
+    /// Re-reads a guest after a change to it (whether the change worked or
+    /// not: one that failed half-way is still a change), then gives the
+    /// change's own result.
+    pub(super) fn refreshed<R>(&self, uuid: &[u8; 16], r: Result<R, SdkError>) -> VirResult<R> {
+        self.refresh_domain(uuid);
+        r.map_err(sdk_error)
     }
 }
 
@@ -461,7 +456,8 @@ impl Driver {
         op: DeviceOp,
     ) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        // The whole device list is written back: it must be the host's.
+        let d = self.fresh_domain(uuid)?;
         check_update_flags(&d, flags)?;
         let mut def = d.def.clone();
         let ct = def.os_type == OsType::Exe;
@@ -520,15 +516,17 @@ impl Driver {
             },
         }
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        apply(g, &def).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| apply(g, &def))
+            .and_then(|()| g.commit());
+        self.refreshed(uuid, r)
     }
 
     /// virDomainBlockResize: a running domain's image disk gets `mib`.
     pub fn block_resize(&self, uuid: &[u8; 16], disk: &str, mib: u32) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if !d.is_active() {
             return Err(invalid("domain is not running"));
         }
@@ -859,9 +857,11 @@ impl Driver {
             )
         })?;
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        g.set_ram_mb(mb).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| g.set_ram_mb(mb))
+            .and_then(|()| g.commit());
+        self.refreshed(&d.uuid, r)
     }
 
     /// Sets a domain's vCPU count, the caller holding its job.
@@ -874,8 +874,10 @@ impl Driver {
             ));
         }
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        g.set_cpus(n).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| g.set_cpus(n))
+            .and_then(|()| g.commit());
+        self.refreshed(&d.uuid, r)
     }
 }

@@ -89,13 +89,11 @@ impl Driver {
         }
     }
 
-    /// Remembers the guests present when the session starts.
-    pub(super) fn prime_events(&self) {
-        if let Ok(all) = self.domains() {
-            let mut known = self.events.known.lock();
-            for d in all {
-                known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
-            }
+    /// Remembers the guests present when every guest is (re)loaded.
+    pub(super) fn prime_events(&self, all: &[super::domains::Domain]) {
+        let mut known = self.events.known.lock();
+        for d in all {
+            known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
         }
     }
 
@@ -104,6 +102,16 @@ impl Driver {
         let Some(uuid) = parse_uuid(&e.issuer) else {
             return;
         };
+        // The cache first, so whoever hears the event sees the change.
+        if matches!(
+            e.kind,
+            pet::PET_DSP_EVT_VM_ADDED
+                | pet::PET_DSP_EVT_VM_CONFIG_CHANGED
+                | pet::PET_DSP_EVT_VM_DELETED
+                | pet::PET_DSP_EVT_VM_STATE_CHANGED
+        ) {
+            self.refresh_domain(&uuid);
+        }
         let current = || self.domain_by_uuid(&uuid).ok();
         let ev = |name: String, id: i32, event: i32, detail: i32| DomainEvent {
             name,
@@ -126,11 +134,11 @@ impl Driver {
                 // guest started before this event is handled must still get
                 // its STARTED, so the state read now must not replace it.
                 let known = match (current(), cached) {
-                    (Some(d), Some((_, _, last))) => (d.name, d.id, last),
+                    (Some(d), Some((_, _, last))) => (d.name.clone(), d.id, last),
                     (Some(d), None) if e.kind == pet::PET_DSP_EVT_VM_ADDED => {
-                        (d.name, d.id, vms::VMS_STOPPED)
+                        (d.name.clone(), d.id, vms::VMS_STOPPED)
                     }
-                    (Some(d), None) => (d.name, d.id, d.vms),
+                    (Some(d), None) => (d.name.clone(), d.id, d.vms),
                     (None, Some(k)) => k,
                     (None, None) => return,
                 };
@@ -158,7 +166,7 @@ impl Driver {
                 // quick succession): the cache still knows its name.
                 let cached = self.events.known.lock().get(&uuid).cloned();
                 let (name, id) = match (current(), cached) {
-                    (Some(d), _) => (d.name, d.id),
+                    (Some(d), _) => (d.name.clone(), d.id),
                     (None, Some((name, _, _))) => (name, -1),
                     (None, None) => return,
                 };

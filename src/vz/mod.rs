@@ -1,5 +1,6 @@
 //! The Virtuozzo driver: what the REMOTE program's procedures do.
 
+pub mod cache;
 pub mod capabilities;
 pub mod domain_xml;
 pub mod domains;
@@ -50,6 +51,7 @@ pub struct Driver {
     session: Mutex<Option<Arc<Handle>>>,
     jobs: Mutex<HashMap<[u8; 16], Arc<Mutex<()>>>>,
     events: events::EventState,
+    cache: cache::DomainCache,
     me: std::sync::Weak<Driver>,
 }
 
@@ -81,6 +83,7 @@ impl Driver {
             session: Mutex::new(None),
             jobs: Mutex::new(HashMap::new()),
             events: events::EventState::default(),
+            cache: cache::DomainCache::default(),
             me: me.clone(),
         })
     }
@@ -147,7 +150,6 @@ impl Driver {
         ) {
             log::warn!("no events from the Virtuozzo host: {e}");
         }
-        self.prime_events();
         Ok(s)
     }
 

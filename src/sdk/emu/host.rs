@@ -372,6 +372,17 @@ impl Host {
             .ok_or_else(|| not_found(uuid))
     }
 
+    /// The guest with this UUID in any letter case (a store may have been
+    /// written by another tool).
+    pub fn guest_any_case(&self, uuid: &str) -> Result<Guest, Fail> {
+        let guests = self.guests.lock();
+        guests
+            .get(uuid)
+            .or_else(|| guests.values().find(|g| g.uuid.eq_ignore_ascii_case(uuid)))
+            .cloned()
+            .ok_or_else(|| not_found(uuid))
+    }
+
     fn path_of(&self, uuid: &str) -> PathBuf {
         let bare: String = uuid.chars().filter(|c| *c != '{' && *c != '}').collect();
         self.dir.join("guests").join(format!("{bare}.toml"))

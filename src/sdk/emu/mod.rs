@@ -248,6 +248,26 @@ pub unsafe extern "C" fn PrlSrv_GetVmListEx(_hServer: PRL_HANDLE, flags: PRL_UIN
     })
 }
 
+/// PrlSrv_GetVmConfig (job; result: the guest's handle): one guest by
+/// UUID (braced or not), so a change to one guest costs one guest.
+pub unsafe extern "C" fn PrlSrv_GetVmConfig(
+    _hServer: PRL_HANDLE,
+    id: PRL_CONST_STR,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    // SAFETY: C string from the caller.
+    let id = unsafe { text(id) };
+    job(move || {
+        let id = id.map_err(|e| (e, "a guest id is required".to_string()))?;
+        let braced = if id.starts_with('{') {
+            id
+        } else {
+            format!("{{{id}}}")
+        };
+        Ok(vec![vm_object(running_host()?.guest_any_case(&braced)?)])
+    })
+}
+
 /// PrlSrv_CreateVm: a new, unregistered guest handle.
 pub unsafe extern "C" fn PrlSrv_CreateVm(_hServer: PRL_HANDLE, phVm: PRL_HANDLE_PTR) -> PRL_RESULT {
     let g = Guest {
