@@ -3,7 +3,7 @@
 #   make            build the daemon (target/release/virtvzd)
 #   make run        build and run it in the foreground on the embedded host
 #   make check      install test dependencies if missing, then lint and test
-#   make bench      measure it (prints numbers; never fails on speed)
+#   make bench      measure it beside libvirtd (prints numbers; never fails on speed)
 #   make install    install into $(DESTDIR) (see the variables below)
 
 PREFIX        ?= /usr
@@ -65,7 +65,10 @@ check:
 	  rm -rf $$tmp && echo "systemd-analyze verify: units OK"; \
 	else echo "systemd-analyze not installed: unit check skipped"; fi
 
+# Side by side with libvirt's libvirtd (installed if missing); a few
+# minutes. BENCH_ARGS: --seconds S --rounds N --max-domains N.
 bench: all
+	test/bench/install-libvirtd.sh
 	$(CARGO) run --release --manifest-path test/bench/Cargo.toml -- \
 	  --daemon $(CURDIR)/$(CARGO_TARGET_DIR)/release/virtvzd $(BENCH_ARGS)
 

@@ -348,9 +348,13 @@ impl Startup {
         // libvirt's daemons list the admin server first.
         admin_program.set_servers(vec![Arc::clone(&admin), Arc::clone(&main)]);
         for server in [&main, &admin] {
-            let w = Arc::clone(&waker);
+            let c = Arc::clone(&control);
+            // Only the idle watchdog cares; without a timeout, a connection
+            // costs the event loop no wake-up (set_timeout wakes it).
             server.on_client_change(move || {
-                let _ = w.wake();
+                if c.timeout.load(Ordering::Acquire) != 0 {
+                    let _ = c.waker.wake();
+                }
             });
         }
         let mut signals = Signals::new([SIGTERM, SIGINT, SIGQUIT, SIGHUP])

@@ -186,7 +186,7 @@ pub fn get_xml_desc(call: &Call, a: DomainFlagsArgs) -> VirResult<String> {
     }
     let d = lookup(call, &a.dom)?;
     Ok(if a.flags & 2 != 0 {
-        crate::vz::domain_xml::format(&d.def, &d.uuid, None)
+        d.inactive_xml()
     } else {
         d.xml()
     })

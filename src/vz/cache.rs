@@ -111,6 +111,12 @@ impl Driver {
         Ok(f(&ix))
     }
 
+    /// Whether every guest is in the cache: a read then never waits for
+    /// the SDK.
+    pub fn domains_cached(&self) -> bool {
+        self.cache.index.read().loaded
+    }
+
     /// Every domain.
     pub fn domains(&self) -> VirResult<Vec<Arc<Domain>>> {
         self.cached(|ix| ix.by_uuid.values().cloned().collect())

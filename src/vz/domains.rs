@@ -14,7 +14,7 @@ use crate::sdk::abi::{
 };
 use crate::sdk::{Guest, Handle, Sdk, SdkError};
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How long a call waits for another change to the same domain
@@ -50,6 +50,9 @@ pub struct Domain {
     /// The definition.
     pub def: DomainDef,
     guest: Guest,
+    /// The XML, formatted on first request: a cached domain never changes
+    /// (a change makes a new one), and clients ask for the XML often.
+    xml: OnceLock<String>,
 }
 
 impl Domain {
@@ -81,7 +84,21 @@ impl Domain {
 
     /// The domain XML.
     pub fn xml(&self) -> String {
-        domain_xml::format(&self.def, &self.uuid, self.is_active().then_some(self.id))
+        self.xml
+            .get_or_init(|| {
+                domain_xml::format(&self.def, &self.uuid, self.is_active().then_some(self.id))
+            })
+            .clone()
+    }
+
+    /// The XML of the persistent definition (VIR_DOMAIN_XML_INACTIVE):
+    /// without the id of a running domain.
+    pub fn inactive_xml(&self) -> String {
+        if self.is_active() {
+            domain_xml::format(&self.def, &self.uuid, None)
+        } else {
+            self.xml()
+        }
     }
 }
 
@@ -147,6 +164,7 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         autostart: guest.autostart()? == PAO_VM_START_ON_LOAD,
         def,
         guest,
+        xml: OnceLock::new(),
     })
 }
 
