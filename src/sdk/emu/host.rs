@@ -5,6 +5,7 @@
 //! configuration and state, each write atomic (temp file, fsync, rename,
 //! fsync of the directory); `<dir>/.lock` keeps a second daemon out.
 
+use super::index::Guests;
 use crate::sdk::abi::{err::*, vms::*, *};
 use crossbeam_channel::{unbounded, Sender};
 use parking_lot::Mutex;
@@ -174,7 +175,7 @@ pub type HostEvent = (u32, String, Vec<(String, i64)>);
 /// The host.
 pub struct Host {
     dir: PathBuf,
-    guests: Mutex<BTreeMap<String, Guest>>,
+    guests: Mutex<Guests>,
     /// When each running guest last started running (for its counters).
     running_since: Mutex<std::collections::HashMap<String, std::time::Instant>>,
     jobs: Sender<Box<dyn FnOnce() + Send>>,
@@ -280,7 +281,7 @@ pub fn init() -> Result<(), Fail> {
     *slot = Some(Arc::new(Host {
         dir,
         running_since: Mutex::new(running_since),
-        guests: Mutex::new(guests),
+        guests: Mutex::new(Guests::new(guests.into_values())),
         jobs: tx,
         events: etx,
         _lock: lock,
@@ -302,16 +303,35 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
     let Ok(entries) = fs::read_dir(dir) else {
         return out;
     };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
+    let paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    // Thousands of guests are read and parsed on every core: start-up time
+    // is what a host with 10,000 guests notices first.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = paths.len().div_ceil(cores.clamp(1, 8)).max(256);
+    let parsed: Vec<(PathBuf, Result<Guest, String>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = paths
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|p| (p.clone(), read_guest(p)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (p, r) in parsed {
         // A corrupt guest is reported and skipped, never deleted.
-        match fs::read_to_string(&p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| toml::from_str::<Guest>(&t).map_err(|e| e.to_string()))
-        {
+        match r {
             Ok(g) if !g.uuid.is_empty() && !g.name.is_empty() => {
                 out.insert(g.uuid.clone(), g);
             }
@@ -323,6 +343,15 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
         }
     }
     out
+}
+
+/// One guest file; a parser panic counts as a corrupt file (the parsing
+/// threads must never lose a whole batch of guests).
+fn read_guest(p: &Path) -> Result<Guest, String> {
+    let text = fs::read_to_string(p).map_err(|e| e.to_string())?;
+    std::panic::catch_unwind(|| toml::from_str::<Guest>(&text))
+        .map_err(|_| "the parser failed".to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// A new UUID in the SDK's braced form.
@@ -375,10 +404,9 @@ impl Host {
     /// The guest with this UUID in any letter case (a store may have been
     /// written by another tool).
     pub fn guest_any_case(&self, uuid: &str) -> Result<Guest, Fail> {
-        let guests = self.guests.lock();
-        guests
-            .get(uuid)
-            .or_else(|| guests.values().find(|g| g.uuid.eq_ignore_ascii_case(uuid)))
+        self.guests
+            .lock()
+            .get_any_case(uuid)
             .cloned()
             .ok_or_else(|| not_found(uuid))
     }
@@ -406,8 +434,8 @@ impl Host {
             g.uuid = new_uuid();
         }
         if let Some(other) = guests
-            .values()
-            .find(|o| o.uuid.eq_ignore_ascii_case(&g.uuid) || o.name == g.name)
+            .get_any_case(&g.uuid)
+            .or_else(|| guests.by_name(&g.name))
         {
             return Err((
                 PRL_ERR_VM_ALREADY_REGISTERED,
@@ -417,7 +445,7 @@ impl Host {
                 ),
             ));
         }
-        g.env_id = guests.values().map(|o| o.env_id).max().unwrap_or(0) + 1;
+        g.env_id = guests.next_env_id();
         g.state = VMS_STOPPED;
         if g.vm_type == PVT_CT && !g.os_template.is_empty() {
             let private = self.private_area(&g.uuid);
@@ -429,7 +457,7 @@ impl Host {
             })?;
         }
         self.persist(&g)?;
-        guests.insert(g.uuid.clone(), g.clone());
+        guests.insert(g.clone());
         self.raise(
             crate::sdk::abi::event::PET_DSP_EVT_VM_ADDED,
             &g.uuid,
@@ -514,7 +542,7 @@ impl Host {
     /// PrlVm_CreateSnapshot: a new current snapshot, child of the current.
     pub fn create_snapshot(&self, uuid: &str, description: &str) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let mut copy = g.clone();
         copy.snapshots.clear();
         let config = toml::to_string(&copy).map_err(|e| (PRL_ERR_INVALID_ARG, e.to_string()))?;
@@ -527,12 +555,13 @@ impl Host {
         for s in &mut g.snapshots {
             s.current = false;
         }
+        let state = g.state;
         g.snapshots.push(Snapshot {
             guid: new_uuid(),
             parent,
             created: utc_now(),
             description: description.to_string(),
-            state: g.state,
+            state,
             current: true,
             config,
         });
@@ -544,7 +573,7 @@ impl Host {
     /// its parent) or, with `children`, its whole subtree.
     pub fn delete_snapshot(&self, uuid: &str, guid: &str, children: bool) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let target = g
             .snapshots
             .iter()
@@ -593,7 +622,7 @@ impl Host {
     /// state back (paused instead of running with `skip_resume`).
     pub fn revert_snapshot(&self, uuid: &str, guid: &str, skip_resume: bool) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let s = g
             .snapshots
             .iter()
@@ -629,6 +658,7 @@ impl Host {
             x.current = x.guid == guid;
         }
         let snapshot = g.clone();
+        drop(g);
         self.persist(&snapshot)?;
         drop(guests);
         {
@@ -689,10 +719,7 @@ impl Host {
         validate(g)?;
         let mut guests = self.guests.lock();
         let cur = guests.get(uuid).cloned().ok_or_else(|| not_found(uuid))?;
-        if guests
-            .values()
-            .any(|o| o.uuid != cur.uuid && o.name == g.name)
-        {
+        if guests.by_name(&g.name).is_some_and(|o| o.uuid != cur.uuid) {
             return Err((
                 PRL_ERR_VM_ALREADY_REGISTERED,
                 format!("The name '{}' is used by another virtual machine.", g.name),
@@ -705,7 +732,7 @@ impl Host {
             ..g.clone()
         };
         self.persist(&new)?;
-        guests.insert(cur.uuid.clone(), new.clone());
+        guests.insert(new.clone());
         self.raise(
             crate::sdk::abi::event::PET_DSP_EVT_VM_CONFIG_CHANGED,
             &cur.uuid,
@@ -744,12 +771,12 @@ impl Host {
     /// A state change, with the SDK's errors for invalid transitions.
     pub fn act(&self, uuid: &str, action: Action) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let running = g.state == VMS_RUNNING;
         let paused = g.state == VMS_PAUSED;
         let stopped = g.state == VMS_STOPPED || g.state == VMS_SUSPENDED;
         if action == Action::Start && stopped {
-            missing_image(g)?;
+            missing_image(&g)?;
         }
         let new = match action {
             Action::Start if stopped => VMS_RUNNING,
@@ -782,8 +809,9 @@ impl Host {
             }
         }
         let snapshot = g.clone();
+        drop(g);
         if let Err(e) = self.persist(&snapshot) {
-            if let Some(g) = guests.get_mut(uuid) {
+            if let Some(mut g) = guests.get_mut(uuid) {
                 g.state = old;
             }
             return Err(e);

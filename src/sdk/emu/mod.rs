@@ -18,6 +18,7 @@
 pub mod devices;
 pub mod handles;
 pub mod host;
+pub mod index;
 
 pub use devices::*;
 
