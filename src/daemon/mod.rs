@@ -246,7 +246,9 @@ impl Startup {
 
     fn start(self) -> Result<Running, String> {
         let config = &self.config;
-        sockets::raise_nofile_limit();
+        sockets::raise_nofile_limit(
+            u64::from(config.max_clients) + u64::from(config.admin_max_clients),
+        );
         let pid_path = self
             .opts
             .pid_file

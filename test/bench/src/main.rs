@@ -40,7 +40,7 @@ fn options() -> Options {
         virtvzd: PathBuf::from("target/release/virtvzd"),
         libvirtd: PathBuf::from("/usr/sbin/libvirtd"),
         dur: Duration::from_secs(1),
-        rounds: 2,
+        rounds: 3,
         max_domains: 10_000,
     };
     let mut args = std::env::args().skip(1);
@@ -300,20 +300,14 @@ impl Bench {
                     conns.len() + 1
                 );
             }
+            // Every connection sends one call, then every reply is read.
             let mut p = Packet::call(procs::CONNECT_GET_LIB_VERSION, &[]);
-            let mut ok = 0;
-            for c in &mut conns {
-                if c.send(&mut p).is_ok() {
-                    ok += 1;
-                }
-            }
-            let mut replies = 0;
-            for c in &mut conns {
-                if c.recv().is_ok() {
-                    replies += 1;
-                }
-            }
-            let _ = ok;
+            let sent: Vec<bool> = conns.iter_mut().map(|c| c.send(&mut p).is_ok()).collect();
+            let replies = conns
+                .iter_mut()
+                .zip(sent)
+                .filter(|(c, sent)| *sent && c.recv().is_ok())
+                .count();
             std::thread::sleep(Duration::from_millis(300));
             held[i] = Cell::Noted(
                 mib(d.rss_kib()),
@@ -601,6 +595,54 @@ impl Bench {
         }
     }
 
+    /// The targets for the code, checked against this run.
+    fn targets(&self) -> String {
+        let find = |w: &str| self.rows.iter().find(|r| r.workload.starts_with(w));
+        let mut s = String::new();
+        if let Some(v) = find("GET_LIB_VERSION p50 / floor p50").and_then(|r| r.ours.value()) {
+            let _ = writeln!(
+                s,
+                "- trivial-call RTT p50 {v:.2}× the socket floor (target ≤ 2×)"
+            );
+        }
+        let rates: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| matches!(r.unit, "calls/s" | "conns/s") && r.ratio().is_some())
+            .collect();
+        let low: Vec<String> = rates
+            .iter()
+            .filter(|r| r.ratio().is_some_and(|x| x < 3.0))
+            .map(|r| format!("{} ({:.2}×)", r.workload, r.ratio().unwrap_or(0.0)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- calls/s ≥ 3× libvirtd: {} of {} workloads{}",
+            rates.len() - low.len(),
+            rates.len(),
+            if low.is_empty() {
+                String::new()
+            } else {
+                format!("; below: {}", low.join(", "))
+            }
+        );
+        if let Some(v) = find("RSS idle").and_then(|r| r.ours.value()) {
+            let _ = writeln!(s, "- idle RSS {v:.1} MiB (target ≤ 8 MiB)");
+        }
+        if let Some(r) = find(&format!(
+            "{} connections: calls answered",
+            thousands(HELD_CONNS as f64)
+        )) {
+            let _ = writeln!(
+                s,
+                "- {} connections held: {} answered",
+                thousands(HELD_CONNS as f64),
+                show(&r.ours, "")
+            );
+        }
+        s
+    }
+
     fn markdown(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "| workload | unit | virtvzd | libvirtd 9.0 | ratio |");
@@ -710,6 +752,7 @@ fn main() {
         t0.elapsed().as_secs_f64()
     );
     print!("{}", b.markdown());
+    println!("\ntargets:\n{}", b.targets());
     let _ = std::fs::remove_dir_all(&scratch);
     let _ = std::fs::remove_dir_all(&store);
 }
