@@ -306,7 +306,8 @@ impl Bench {
             let replies = conns
                 .iter_mut()
                 .zip(sent)
-                .filter(|(c, sent)| *sent && c.recv().is_ok())
+                .map(|(c, sent)| sent && c.recv().is_ok())
+                .filter(|answered| *answered)
                 .count();
             std::thread::sleep(Duration::from_millis(300));
             held[i] = Cell::Noted(
