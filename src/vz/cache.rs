@@ -117,6 +117,11 @@ impl Driver {
         self.cache.index.read().loaded
     }
 
+    /// Whether this guest is in the cache now (no load, no wait).
+    pub fn domain_is_cached(&self, uuid: &[u8; 16]) -> bool {
+        self.cache.index.read().by_uuid.contains_key(uuid)
+    }
+
     /// Every domain.
     pub fn domains(&self) -> VirResult<Vec<Arc<Domain>>> {
         self.cached(|ix| ix.by_uuid.values().cloned().collect())

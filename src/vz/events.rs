@@ -102,14 +102,18 @@ impl Driver {
         let Some(uuid) = parse_uuid(&e.issuer) else {
             return;
         };
-        // The cache first, so whoever hears the event sees the change.
-        if matches!(
-            e.kind,
-            pet::PET_DSP_EVT_VM_ADDED
-                | pet::PET_DSP_EVT_VM_CONFIG_CHANGED
-                | pet::PET_DSP_EVT_VM_DELETED
-                | pet::PET_DSP_EVT_VM_STATE_CHANGED
-        ) {
+        // The cache first, so whoever hears the event sees the change. A
+        // guest that is already cached when its ADDED arrives was read
+        // after it was added (events come in order, so an earlier DELETED
+        // was handled first); what changed since has its own event.
+        let refresh = match e.kind {
+            pet::PET_DSP_EVT_VM_ADDED => !self.domain_is_cached(&uuid),
+            pet::PET_DSP_EVT_VM_CONFIG_CHANGED
+            | pet::PET_DSP_EVT_VM_DELETED
+            | pet::PET_DSP_EVT_VM_STATE_CHANGED => true,
+            _ => false,
+        };
+        if refresh {
             self.refresh_domain(&uuid);
         }
         let current = || self.domain_by_uuid(&uuid).ok();
