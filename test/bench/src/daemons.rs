@@ -163,6 +163,18 @@ impl Daemon {
         self.status_field("Threads:")
     }
 
+    /// Puts every thread of the daemon on CPU 0 (`true`) or on every CPU.
+    pub fn pin(&self, one_cpu: bool) {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{}/task", self.pid())) else {
+            return;
+        };
+        for t in tasks.flatten() {
+            if let Some(tid) = t.file_name().to_str().and_then(|s| s.parse().ok()) {
+                set_affinity(tid, one_cpu);
+            }
+        }
+    }
+
     /// SIGTERM, then waits for the exit: how long it took.
     pub fn stop(mut self) -> Duration {
         let Some(mut child) = self.child.take() else {
@@ -182,6 +194,19 @@ impl Drop for Daemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Puts thread `tid` (0: the calling thread) on CPU 0 or on every CPU.
+pub fn set_affinity(tid: libc::pid_t, one_cpu: bool) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY: cpu_set_t is plain data; the CPU_* helpers stay within it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for c in 0..if one_cpu { 1 } else { cpus } {
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 

@@ -242,6 +242,22 @@ impl Bench {
         }
     }
 
+    /// Runs `f` with the load client and every thread of both daemons on
+    /// one CPU: on one connection a round trip is then what the software
+    /// costs, without the cross-CPU wake-ups a VM makes slow.
+    fn on_one_cpu<T>(ds: &[Daemon; 2], f: impl FnOnce() -> T) -> T {
+        daemons::set_affinity(0, true);
+        for d in ds {
+            d.pin(true);
+        }
+        let r = f();
+        daemons::set_affinity(0, false);
+        for d in ds {
+            d.pin(false);
+        }
+        r
+    }
+
     /// Start-up (exec to first answered call) and SIGTERM to exit, each
     /// daemon started from nothing `rounds` times.
     fn startup_and_exit(&mut self) {
@@ -440,6 +456,35 @@ impl Bench {
             Cell::Num(one[0].p50.as_secs_f64() / floor.p50.as_secs_f64()),
             Cell::Num(one[1].p50.as_secs_f64() / floor.p50.as_secs_f64()),
         );
+        let floor_pinned = Self::on_one_cpu(&ds, || {
+            let floors: Vec<Measured> = (0..self.o.rounds)
+                .map(|_| {
+                    load::socket_floor(&self.setup.scratch, &trivial, reply_len, dur)
+                        .expect("floor")
+                })
+                .collect();
+            best(&floors)
+        });
+        self.row(
+            "UNIX socket floor, one CPU: RTT p50",
+            "µs",
+            false,
+            Cell::Num(us(floor_pinned.p50)),
+            Cell::None,
+        );
+        let pinned = Self::on_one_cpu(&ds, || {
+            self.alternate(&ds, |d| {
+                load::run(&d.sock, d.kind.uri(), &trivial, 1, 1, dur)
+            })
+        });
+        self.rate_rows("GET_LIB_VERSION, 1 conn, one CPU", pinned, true);
+        self.row(
+            "GET_LIB_VERSION p50 / floor p50, one CPU",
+            "×",
+            false,
+            Cell::Num(pinned[0].p50.as_secs_f64() / floor_pinned.p50.as_secs_f64()),
+            Cell::Num(pinned[1].p50.as_secs_f64() / floor_pinned.p50.as_secs_f64()),
+        );
         let eight = self.alternate(&ds, |d| {
             load::run(&d.sock, d.kind.uri(), &trivial, 8, 1, dur)
         });
@@ -499,6 +544,13 @@ impl Bench {
                         Cell::Num(us(m[0].p50)),
                         Cell::Num(us(m[1].p50)),
                     );
+                    let m = Self::on_one_cpu(&ds, || {
+                        self.alternate(&ds, |d| {
+                            let i = if d.kind == Kind::Virtvzd { 0 } else { 1 };
+                            load::run(&d.sock, d.kind.uri(), &packets[i], 1, 1, dur)
+                        })
+                    });
+                    self.rate_rows(&format!("{name}, 1 conn, one CPU"), m, false);
                     let m = self.alternate(&ds, |d| {
                         let i = if d.kind == Kind::Virtvzd { 0 } else { 1 };
                         load::run(&d.sock, d.kind.uri(), &packets[i], 8, 4, dur)
@@ -600,11 +652,21 @@ impl Bench {
     fn targets(&self) -> String {
         let find = |w: &str| self.rows.iter().find(|r| r.workload.starts_with(w));
         let mut s = String::new();
-        if let Some(v) = find("GET_LIB_VERSION p50 / floor p50").and_then(|r| r.ours.value()) {
-            let _ = writeln!(
-                s,
-                "- trivial-call RTT p50 {v:.2}× the socket floor (target ≤ 2×)"
-            );
+        for (row, label) in [
+            ("GET_LIB_VERSION p50 / floor p50", ""),
+            ("GET_LIB_VERSION p50 / floor p50, one CPU", " (one CPU)"),
+        ] {
+            if let Some(v) = self
+                .rows
+                .iter()
+                .find(|r| r.workload == row)
+                .and_then(|r| r.ours.value())
+            {
+                let _ = writeln!(
+                    s,
+                    "- trivial-call RTT p50 {v:.2}× the socket floor{label} (target ≤ 2×)"
+                );
+            }
         }
         let rates: Vec<&Row> = self
             .rows
