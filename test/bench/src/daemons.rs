@@ -197,9 +197,16 @@ impl Drop for Daemon {
     }
 }
 
+/// The CPUs the machine has online (whatever this thread's affinity).
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
+}
+
 /// Puts thread `tid` (0: the calling thread) on CPU 0 or on every CPU.
 pub fn set_affinity(tid: libc::pid_t, one_cpu: bool) {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = online_cpus();
     // SAFETY: cpu_set_t is plain data; the CPU_* helpers stay within it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();

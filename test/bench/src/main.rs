@@ -747,7 +747,7 @@ fn machine() -> String {
                 .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpus = daemons::online_cpus();
     let mem = read("/proc/meminfo")
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_string()))
