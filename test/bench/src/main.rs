@@ -783,6 +783,8 @@ fn main() {
         scratch.join("store")
     };
     let _ = std::fs::remove_dir_all(&store);
+    // Removed however the run ends (a daemon that fails panics the bench).
+    let _cleanup = Cleanup(vec![scratch.clone(), store.clone()]);
     let setup = Setup {
         virtvzd: o.virtvzd.clone(),
         libvirtd: o.libvirtd.clone(),
@@ -816,6 +818,15 @@ fn main() {
     );
     print!("{}", b.markdown());
     println!("\ntargets:\n{}", b.targets());
-    let _ = std::fs::remove_dir_all(&scratch);
-    let _ = std::fs::remove_dir_all(&store);
+}
+
+/// Directories removed when the run ends.
+struct Cleanup(Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
 }
