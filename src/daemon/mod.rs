@@ -260,7 +260,10 @@ impl Startup {
 
     fn start(self) -> Result<Running, String> {
         let config = &self.config;
-        sockets::raise_nofile_limit();
+        sockets::raise_nofile_limit(
+            u64::from(config.max_clients),
+            u64::from(config.admin_max_clients),
+        );
         let pid_path = self
             .opts
             .pid_file
@@ -339,6 +342,7 @@ impl Startup {
             host_uuid: config.host_uuid.clone(),
             sdk,
         });
+        driver.load_domains_in_background();
         let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
         let waker = Arc::new(
             Waker::new(poll.registry(), WAKER)
@@ -361,9 +365,13 @@ impl Startup {
         // libvirt's daemons list the admin server first.
         admin_program.set_servers(vec![Arc::clone(&admin), Arc::clone(&main)]);
         for server in [&main, &admin] {
-            let w = Arc::clone(&waker);
+            let c = Arc::clone(&control);
+            // Only the idle watchdog cares; without a timeout, a connection
+            // costs the event loop no wake-up (set_timeout wakes it).
             server.on_client_change(move || {
-                let _ = w.wake();
+                if c.timeout.load(Ordering::Acquire) != 0 {
+                    let _ = c.waker.wake();
+                }
             });
         }
         let mut signals = Signals::new([SIGTERM, SIGINT, SIGQUIT, SIGHUP])

@@ -191,17 +191,45 @@ pub fn peer_cred(stream: &UnixStream) -> Option<PeerCred> {
     })
 }
 
-/// Raises the soft open-files limit to the hard one: every client costs a
-/// few descriptors, and libvirt's default allows 5000 clients.
-pub fn raise_nofile_limit() {
+/// Descriptors one client costs: its socket, its poll and its waker.
+pub const FDS_PER_CLIENT: u64 = 3;
+
+/// Raises the open-files limit so `clients` connections of the main
+/// server and `admin` ones fit (libvirt's defaults are 5000 of each): the
+/// soft limit to the hard one, and the hard one too when that is not
+/// enough and we may (root). Says so when the limit still caps the main
+/// server's clients (admin clients are a handful in practice, so a limit
+/// that only caps admin_max_clients is not worth a warning at every start).
+pub fn raise_nofile_limit(clients: u64, admin: u64) {
+    let fds = |n: u64| n.saturating_mul(FDS_PER_CLIENT).saturating_add(256);
+    let need = fds(clients.saturating_add(admin));
     // SAFETY: rlimit is plain data; getrlimit fills it.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: lim is valid for writing.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur < lim.rlim_max
-    {
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return;
+    }
+    if lim.rlim_max < need {
+        let raised = libc::rlimit {
+            rlim_cur: need,
+            rlim_max: need,
+        };
+        // SAFETY: a valid rlimit; without CAP_SYS_RESOURCE this just fails.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return;
+        }
+    }
+    if lim.rlim_cur < lim.rlim_max {
         lim.rlim_cur = lim.rlim_max;
         // SAFETY: lim is a valid rlimit within the hard limit.
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
+    if lim.rlim_cur < fds(clients) {
+        log::warn!(
+            "the open-files limit ({}) leaves room for about {} clients, fewer than max_clients ({clients})",
+            lim.rlim_cur,
+            lim.rlim_cur.saturating_sub(256) / FDS_PER_CLIENT
+        );
     }
 }
 

@@ -9,6 +9,7 @@ use crate::vz::domains::{
     check_update_flags, state, DeviceOp, Domain as VzDomain, Lifecycle, AFFECT_CONFIG, AFFECT_LIVE,
     SAVE_PAUSED, SAVE_RUNNING,
 };
+use std::sync::Arc;
 
 /// REMOTE_DOMAIN_LIST_MAX
 const DOMAIN_LIST_MAX: usize = 16384;
@@ -33,7 +34,7 @@ pub(super) fn flags(flags: u32, allowed: u32, function: &str) -> VirResult<()> {
     Ok(())
 }
 
-fn lookup(call: &Call, dom: &Domain) -> VirResult<VzDomain> {
+fn lookup(call: &Call, dom: &Domain) -> VirResult<Arc<VzDomain>> {
     call.conn()?.driver().domain_by_uuid(&dom.uuid.0)
 }
 
@@ -77,7 +78,7 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
                 // Virtuozzo has no checkpoints.
                 && group(49152, &[(16384, false), (32768, true)])
         })
-        .map(wire)
+        .map(|d| wire(d))
         .collect();
     if matched.len() > DOMAIN_LIST_MAX {
         return Err(VirError::rpc("too many domains to list"));
@@ -150,17 +151,17 @@ pub fn list_defined(call: &Call, maxnames: i32) -> VirResult<Vec<String>> {
 
 /// DOMAIN_LOOKUP_BY_ID
 pub fn lookup_by_id(call: &Call, id: i32) -> VirResult<Domain> {
-    Ok(wire(&call.conn()?.driver().domain_by_id(id)?))
+    Ok(wire(&*call.conn()?.driver().domain_by_id(id)?))
 }
 
 /// DOMAIN_LOOKUP_BY_NAME
 pub fn lookup_by_name(call: &Call, name: String) -> VirResult<Domain> {
-    Ok(wire(&call.conn()?.driver().domain_by_name(&name)?))
+    Ok(wire(&*call.conn()?.driver().domain_by_name(&name)?))
 }
 
 /// DOMAIN_LOOKUP_BY_UUID
 pub fn lookup_by_uuid(call: &Call, uuid: Uuid) -> VirResult<Domain> {
-    Ok(wire(&call.conn()?.driver().domain_by_uuid(&uuid.0)?))
+    Ok(wire(&*call.conn()?.driver().domain_by_uuid(&uuid.0)?))
 }
 
 /// The vCPU times (ns) of an active domain from the host's counters, as
@@ -200,15 +201,7 @@ pub fn get_xml_desc(call: &Call, a: DomainFlagsArgs) -> VirResult<String> {
     // procedure table's access rule before we get here.
     flags(a.flags, 0xf, "vzDomainGetXMLDesc")?;
     let d = lookup(call, &a.dom)?;
-    // SECURE (1) shows the VNC password; INACTIVE (2) the stored config,
-    // without the running domain's id and aliases.
-    let id = (a.flags & 2 == 0 && d.is_active()).then_some(d.id);
-    Ok(crate::vz::domain_xml::format_xml(
-        &d.def,
-        &d.uuid,
-        id,
-        a.flags & 1 != 0,
-    ))
+    Ok(d.xml(a.flags & 2 != 0, a.flags & 1 != 0))
 }
 
 /// DOMAIN_GET_OS_TYPE
@@ -305,7 +298,7 @@ pub fn undefine_flags(call: &Call, a: DomainFlagsArgs) -> VirResult<()> {
         .undefine(&a.dom.uuid.0, a.flags & 1 != 0, a.flags & 2 != 0)
 }
 
-fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<VzDomain> {
+fn lifecycle(call: &Call, dom: &Domain, op: Lifecycle) -> VirResult<Arc<VzDomain>> {
     call.conn()?.driver().lifecycle(&dom.uuid.0, op)
 }
 
@@ -367,7 +360,7 @@ fn set_memory_common(call: &Call, dom: &Domain, memory: u64, f: u32) -> VirResul
     let conn = call.conn()?;
     let driver = conn.driver();
     let _job = driver.begin_job(&dom.uuid.0)?;
-    let d = driver.domain_by_uuid(&dom.uuid.0)?;
+    let d = driver.fresh_domain(&dom.uuid.0)?;
     check_update_flags(&d, f)?;
     driver.set_memory(&d, memory)
 }
@@ -391,7 +384,7 @@ fn set_vcpus_common(call: &Call, dom: &Domain, n: u32, f: u32) -> VirResult<()> 
     let conn = call.conn()?;
     let driver = conn.driver();
     let _job = driver.begin_job(&dom.uuid.0)?;
-    let d = driver.domain_by_uuid(&dom.uuid.0)?;
+    let d = driver.fresh_domain(&dom.uuid.0)?;
     check_update_flags(&d, f)?;
     driver.set_vcpus(&d, n)
 }

@@ -18,7 +18,7 @@ use crate::rpc::client::Client;
 use crate::rpc::program::{Priority, Program};
 use crate::vz;
 use parking_lot::RwLock;
-use procedures::{Access, Procedure, Stage};
+use procedures::{Access, Procedure, Schedule, Stage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -143,9 +143,13 @@ impl Program for RemoteProgram {
 
     fn priority(&self, procedure: i32) -> Option<Priority> {
         // What the driver lacks is refused at once, on the connection thread.
-        procedures::lookup(procedure).map(|p| match p.handler {
-            Some(_) => p.priority,
-            None => Priority::Inline,
+        procedures::lookup(procedure).map(|p| match (p.handler, p.priority) {
+            (None, _) | (_, Schedule::Inline) => Priority::Inline,
+            (_, Schedule::High) => Priority::High,
+            (_, Schedule::Normal) => Priority::Normal,
+            (_, Schedule::Cached) if self.driver.domains_cached() => Priority::Inline,
+            // Loading the cache needs the SDK, which may block.
+            (_, Schedule::Cached) => Priority::High,
         })
     }
 

@@ -6,14 +6,15 @@
 //! `ReadSecure(m)`: allowed unless the call's flags have a bit of `m`),
 //! priority (`Inline`: on
 //! the connection thread; `High`: libvirt's `@priority: high`, also run by
-//! the priority workers; `Normal`), stage (`BeforeOpen`: allowed before
+//! the priority workers; `Normal`; `Cached`: answered from the driver's
+//! domain cache, so inline while it is loaded and High otherwise), stage (`BeforeOpen`: allowed before
 //! CONNECT_OPEN; `Open`: needs it), and the handler (`none`: the driver
 //! does not implement it, answered with VIR_ERR_NO_SUPPORT as libvirt's
 //! daemon answers for a driver that lacks the API).
 
 use super::{connect, domain, events, host, snapshots, stats, Call};
 use crate::error::VirResult;
-use crate::rpc::program::{invoke, Priority};
+use crate::rpc::program::invoke;
 use std::sync::OnceLock;
 
 /// Whether a read-only connection may call a procedure. Anything not
@@ -31,6 +32,20 @@ pub enum Access {
     /// As `ReadFlags`, refused with libvirt's "virX with secure flag"
     /// wording (XML dumps with SECURE or MIGRATABLE).
     ReadSecure(u32),
+}
+
+/// Where a procedure runs (see `rpc::program::Priority`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// On the connection thread.
+    Inline,
+    /// On the worker pool and the priority workers.
+    High,
+    /// On the worker pool.
+    Normal,
+    /// Reads only the domain cache: on the connection thread while the
+    /// cache is loaded (no SDK call, so no thread hop), else as `High`.
+    Cached,
 }
 
 /// Whether a procedure needs CONNECT_OPEN first.
@@ -57,7 +72,7 @@ pub struct Procedure {
     /// Read-only rule.
     pub access: Access,
     /// Scheduling.
-    pub priority: Priority,
+    pub priority: Schedule,
     /// Open rule.
     pub stage: Stage,
     /// The handler, or `None` when the driver lacks the API.
@@ -82,7 +97,7 @@ macro_rules! procedures {
                 name: stringify!($name),
                 api: $api,
                 access: Access::$access$(($mask))?,
-                priority: Priority::$prio,
+                priority: Schedule::$prio,
                 stage: Stage::$stage,
                 handler: handler!($($h)::+),
             },
@@ -91,7 +106,7 @@ macro_rules! procedures {
 }
 
 procedures! {
-    1 CONNECT_OPEN "virConnectOpen" Read High BeforeOpen => connect::open;
+    1 CONNECT_OPEN "virConnectOpen" Read Inline BeforeOpen => connect::open;
     2 CONNECT_CLOSE "virConnectClose" Read Inline BeforeOpen => connect::close;
     3 CONNECT_GET_TYPE "virConnectGetType" Read Inline Open => connect::get_type;
     4 CONNECT_GET_VERSION "virConnectGetVersion" Read High Open => connect::get_version;
@@ -104,18 +119,18 @@ procedures! {
     11 DOMAIN_DEFINE_XML "virDomainDefineXML" Write High Open => domain::define_xml;
     12 DOMAIN_DESTROY "virDomainDestroy" Write High Open => domain::destroy;
     13 DOMAIN_DETACH_DEVICE "virDomainDetachDevice" Write Normal Open => domain::detach_device;
-    14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" ReadSecure(0x9) Normal Open => domain::get_xml_desc;
-    15 DOMAIN_GET_AUTOSTART "virDomainGetAutostart" Read High Open => domain::get_autostart;
-    16 DOMAIN_GET_INFO "virDomainGetInfo" Read Normal Open => domain::get_info;
-    17 DOMAIN_GET_MAX_MEMORY "virDomainGetMaxMemory" Read High Open => domain::get_max_memory;
-    18 DOMAIN_GET_MAX_VCPUS "virDomainGetMaxVcpus" Read High Open => domain::get_max_vcpus;
-    19 DOMAIN_GET_OS_TYPE "virDomainGetOSType" Read High Open => domain::get_os_type;
+    14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" ReadSecure(0x9) Cached Open => domain::get_xml_desc;
+    15 DOMAIN_GET_AUTOSTART "virDomainGetAutostart" Read Cached Open => domain::get_autostart;
+    16 DOMAIN_GET_INFO "virDomainGetInfo" Read Cached Open => domain::get_info;
+    17 DOMAIN_GET_MAX_MEMORY "virDomainGetMaxMemory" Read Cached Open => domain::get_max_memory;
+    18 DOMAIN_GET_MAX_VCPUS "virDomainGetMaxVcpus" Read Cached Open => domain::get_max_vcpus;
+    19 DOMAIN_GET_OS_TYPE "virDomainGetOSType" Read Cached Open => domain::get_os_type;
     20 DOMAIN_GET_VCPUS "virDomainGetVcpus" Read High Open => domain::get_vcpus;
-    21 CONNECT_LIST_DEFINED_DOMAINS "virConnectListDefinedDomains" Read High Open => domain::list_defined;
-    22 DOMAIN_LOOKUP_BY_ID "virDomainLookupByID" Read High Open => domain::lookup_by_id;
-    23 DOMAIN_LOOKUP_BY_NAME "virDomainLookupByName" Read High Open => domain::lookup_by_name;
-    24 DOMAIN_LOOKUP_BY_UUID "virDomainLookupByUUID" Read High Open => domain::lookup_by_uuid;
-    25 CONNECT_NUM_OF_DEFINED_DOMAINS "virConnectNumOfDefinedDomains" Read High Open => domain::num_of_defined;
+    21 CONNECT_LIST_DEFINED_DOMAINS "virConnectListDefinedDomains" Read Cached Open => domain::list_defined;
+    22 DOMAIN_LOOKUP_BY_ID "virDomainLookupByID" Read Cached Open => domain::lookup_by_id;
+    23 DOMAIN_LOOKUP_BY_NAME "virDomainLookupByName" Read Cached Open => domain::lookup_by_name;
+    24 DOMAIN_LOOKUP_BY_UUID "virDomainLookupByUUID" Read Cached Open => domain::lookup_by_uuid;
+    25 CONNECT_NUM_OF_DEFINED_DOMAINS "virConnectNumOfDefinedDomains" Read Cached Open => domain::num_of_defined;
     27 DOMAIN_REBOOT "virDomainReboot" Write Normal Open => domain::reboot;
     28 DOMAIN_RESUME "virDomainResume" Write Normal Open => domain::resume;
     29 DOMAIN_SET_AUTOSTART "virDomainSetAutostart" Write High Open => domain::set_autostart;
@@ -125,8 +140,8 @@ procedures! {
     33 DOMAIN_SHUTDOWN "virDomainShutdown" Write Normal Open => domain::shutdown;
     34 DOMAIN_SUSPEND "virDomainSuspend" Write Normal Open => domain::suspend;
     35 DOMAIN_UNDEFINE "virDomainUndefine" Write High Open => domain::undefine;
-    37 CONNECT_LIST_DOMAINS "virConnectListDomains" Read High Open => domain::list_domains;
-    51 CONNECT_NUM_OF_DOMAINS "virConnectNumOfDomains" Read High Open => domain::num_of_domains;
+    37 CONNECT_LIST_DOMAINS "virConnectListDomains" Read Cached Open => domain::list_domains;
+    51 CONNECT_NUM_OF_DOMAINS "virConnectNumOfDomains" Read Cached Open => domain::num_of_domains;
     59 CONNECT_GET_HOSTNAME "virConnectGetHostname" Read Inline Open => connect::get_hostname;
     60 CONNECT_SUPPORTS_FEATURE "virConnectSupportsFeature" Read Inline BeforeOpen => connect::supports_feature;
     64 DOMAIN_BLOCK_STATS "virDomainBlockStats" Read Normal Open => stats::block_stats;
@@ -137,11 +152,11 @@ procedures! {
     105 CONNECT_DOMAIN_EVENT_REGISTER "virConnectDomainEventRegister" Read Normal Open => events::register;
     106 CONNECT_DOMAIN_EVENT_DEREGISTER "virConnectDomainEventDeregister" Read Normal Open => events::deregister;
     110 CONNECT_GET_URI "virConnectGetURI" Read Inline Open => connect::get_uri;
-    121 DOMAIN_GET_SECURITY_LABEL "virDomainGetSecurityLabel" Read High Open => domain::get_security_label;
+    121 DOMAIN_GET_SECURITY_LABEL "virDomainGetSecurityLabel" Read Cached Open => domain::get_security_label;
     122 NODE_GET_SECURITY_MODEL "virNodeGetSecurityModel" Read Inline Open => host::node_get_security_model;
     149 CONNECT_IS_SECURE "virConnectIsSecure" Read Inline Open => connect::is_secure;
-    150 DOMAIN_IS_ACTIVE "virDomainIsActive" Read High Open => domain::is_active;
-    151 DOMAIN_IS_PERSISTENT "virDomainIsPersistent" Read High Open => domain::is_persistent;
+    150 DOMAIN_IS_ACTIVE "virDomainIsActive" Read Cached Open => domain::is_active;
+    151 DOMAIN_IS_PERSISTENT "virDomainIsPersistent" Read Cached Open => domain::is_persistent;
     157 CONNECT_GET_LIB_VERSION "virConnectGetLibVersion" Read Inline Open => connect::get_lib_version;
     159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Read Normal Open => stats::memory_stats;
     160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Write Normal Open => domain::attach_device_flags;
@@ -153,7 +168,7 @@ procedures! {
     168 CONNECT_DOMAIN_EVENT_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Read Normal Open => events::deregister_any;
     174 DOMAIN_UPDATE_DEVICE_FLAGS "virDomainUpdateDeviceFlags" Write Normal Open => domain::update_device_flags;
     182 DOMAIN_MANAGED_SAVE "virDomainManagedSave" Write Normal Open => domain::managed_save;
-    183 DOMAIN_HAS_MANAGED_SAVE_IMAGE "virDomainHasManagedSaveImage" Read Normal Open => domain::has_managed_save_image;
+    183 DOMAIN_HAS_MANAGED_SAVE_IMAGE "virDomainHasManagedSaveImage" Read Cached Open => domain::has_managed_save_image;
     184 DOMAIN_MANAGED_SAVE_REMOVE "virDomainManagedSaveRemove" Write Normal Open => domain::managed_save_remove;
     185 DOMAIN_SNAPSHOT_CREATE_XML "virDomainSnapshotCreateXML" Write Normal Open => snapshots::create_xml;
     186 DOMAIN_SNAPSHOT_GET_XML_DESC "virDomainSnapshotGetXMLDesc" ReadSecure(0x1) High Open => snapshots::get_xml_desc;
@@ -166,11 +181,11 @@ procedures! {
     193 DOMAIN_SNAPSHOT_DELETE "virDomainSnapshotDelete" Write Normal Open => snapshots::delete;
     196 DOMAIN_CREATE_WITH_FLAGS "virDomainCreateWithFlags" Write Normal Open => domain::create_with_flags;
     199 DOMAIN_SET_VCPUS_FLAGS "virDomainSetVcpusFlags" Write Normal Open => domain::set_vcpus_flags;
-    200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" ReadFlags(0x8) Normal Open => domain::get_vcpus_flags;
-    202 DOMAIN_IS_UPDATED "virDomainIsUpdated" Read High Open => domain::is_updated;
+    200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" ReadFlags(0x8) Cached Open => domain::get_vcpus_flags;
+    202 DOMAIN_IS_UPDATED "virDomainIsUpdated" Read Cached Open => domain::is_updated;
     203 CONNECT_GET_SYSINFO "virConnectGetSysinfo" Read Normal Open => connect::get_sysinfo;
     204 DOMAIN_SET_MEMORY_FLAGS "virDomainSetMemoryFlags" Write Normal Open => domain::set_memory_flags;
-    212 DOMAIN_GET_STATE "virDomainGetState" Read High Open => domain::get_state;
+    212 DOMAIN_GET_STATE "virDomainGetState" Read Cached Open => domain::get_state;
     227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Read Inline Open => host::node_get_cpu_stats;
     228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Read Inline Open => host::node_get_memory_stats;
     230 DOMAIN_GET_VCPU_PIN_INFO "virDomainGetVcpuPinInfo" Read Normal Open => none;
@@ -186,7 +201,7 @@ procedures! {
     265 DOMAIN_GET_METADATA "virDomainGetMetadata" Read Normal Open => none;
     271 DOMAIN_SNAPSHOT_IS_CURRENT "virDomainSnapshotIsCurrent" Read Normal Open => snapshots::is_current;
     272 DOMAIN_SNAPSHOT_HAS_METADATA "virDomainSnapshotHasMetadata" Read Normal Open => snapshots::has_metadata;
-    273 CONNECT_LIST_ALL_DOMAINS "virConnectListAllDomains" Read High Open => domain::list_all;
+    273 CONNECT_LIST_ALL_DOMAINS "virConnectListAllDomains" Read Cached Open => domain::list_all;
     274 DOMAIN_LIST_ALL_SNAPSHOTS "virDomainListAllSnapshots" Read High Open => snapshots::list_all;
     275 DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN "virDomainSnapshotListAllChildren" Read High Open => snapshots::list_all_children;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Read Inline Open => host::node_get_cpu_map;
@@ -202,7 +217,7 @@ procedures! {
     357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Write Normal Open => domain::set_user_password;
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Read Inline Open => connect::register_close_callback;
     361 CONNECT_UNREGISTER_CLOSE_CALLBACK "virConnectUnregisterCloseCallback" Read Inline Open => connect::unregister_close_callback;
-    426 DOMAIN_GET_MESSAGES "virDomainGetMessages" Read Normal Open => domain::get_messages;
+    426 DOMAIN_GET_MESSAGES "virDomainGetMessages" Read Cached Open => domain::get_messages;
 }
 
 /// The procedure with this number.

@@ -8,7 +8,7 @@ use crate::rpc::xdr::FixedOpaque;
 use crate::vz::domains::Domain as VzDomain;
 use crate::vz::stats;
 
-fn domain(call: &Call, dom: &Domain) -> VirResult<VzDomain> {
+fn domain(call: &Call, dom: &Domain) -> VirResult<std::sync::Arc<VzDomain>> {
     call.conn()?.driver().domain_by_uuid(&dom.uuid.0)
 }
 
@@ -258,21 +258,24 @@ pub fn all_domain_stats(call: &Call, a: AllDomainStatsArgs) -> VirResult<Vec<Dom
         active_ok && persist_ok && state_ok
     };
     let chosen: Vec<&VzDomain> = if a.doms.is_empty() {
-        all.iter().filter(|d| pick(d)).collect()
+        all.iter().map(|d| &**d).filter(|d| pick(d)).collect()
     } else {
         a.doms
             .iter()
             .map(|w| {
-                all.iter().find(|d| d.uuid == w.uuid.0).ok_or_else(|| {
-                    VirError::new(
-                        ErrorCode::NoDomain,
-                        ErrorDomain::Parallels,
-                        format!(
-                            "no domain with matching uuid '{}'",
-                            crate::vz::domain_xml::format_uuid(&w.uuid.0)
-                        ),
-                    )
-                })
+                all.iter()
+                    .map(|d| &**d)
+                    .find(|d| d.uuid == w.uuid.0)
+                    .ok_or_else(|| {
+                        VirError::new(
+                            ErrorCode::NoDomain,
+                            ErrorDomain::Parallels,
+                            format!(
+                                "no domain with matching uuid '{}'",
+                                crate::vz::domain_xml::format_uuid(&w.uuid.0)
+                            ),
+                        )
+                    })
             })
             .collect::<VirResult<_>>()?
     };

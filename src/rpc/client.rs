@@ -26,9 +26,13 @@ use std::time::{Duration, Instant, SystemTime};
 const STREAM: Token = Token(0);
 const WAKER: Token = Token(1);
 
-/// Bytes read per `read` call, and the size the input buffer returns to
-/// after a large packet.
+/// How much the input buffer grows by when a packet's length is not in
+/// yet.
 const READ_CHUNK: usize = 16 * 1024;
+/// The input buffer of a new connection, and the size it returns to after
+/// a large packet: thousands of idle clients must stay cheap, and most
+/// calls are a few dozen bytes.
+const INPUT_START: usize = 512;
 /// Above this many unsent bytes the connection stops reading new calls
 /// until the client catches up (back-pressure, not a drop).
 const OUTBOX_PAUSE: usize = 4 * 1024 * 1024;
@@ -243,8 +247,10 @@ impl Client {
 }
 
 thread_local! {
-    /// Each thread encodes replies into one reused buffer.
-    static REPLY_BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+    /// Each thread encodes replies into one reused buffer. It starts
+    /// empty and keeps the size of the largest recent reply: thousands of
+    /// idle connection threads must not hold 4 KiB each.
+    static REPLY_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 fn error_into(buf: &mut Vec<u8>, header: &Header, e: &VirError) {
@@ -325,7 +331,8 @@ enum Step {
 pub(super) fn serve(client: Arc<Client>, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
     let mut input = Input {
-        buf: vec![0; 4096],
+        // Most calls are a few dozen bytes; the buffer grows for big ones.
+        buf: vec![0; INPUT_START],
         lo: 0,
         hi: 0,
         skip: 0,
@@ -438,7 +445,7 @@ fn read_into(mut stream: &UnixStream, input: &mut Input) -> io::Result<usize> {
         input.lo = 0;
         input.hi = 0;
         if input.buf.len() > 4 * READ_CHUNK {
-            input.buf = vec![0; READ_CHUNK];
+            input.buf = vec![0; INPUT_START];
         }
     }
     if input.hi == input.buf.len() {

@@ -6,6 +6,7 @@ use super::client::{self, Client, ConnLimits, PeerCred};
 use super::message;
 use super::program::Program;
 use super::workers::{PoolLimits, PoolStats, WorkerPool};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,6 +19,13 @@ use std::time::{Duration, Instant};
 /// Stack of a connection thread: it parses packets and runs inline calls,
 /// nothing deep; thousands of them must stay cheap.
 const CONNECTION_STACK: usize = 256 * 1024;
+
+/// Connection threads kept after their client left, waiting for the next
+/// one: a burst of short connections (a virsh command each) then starts
+/// no thread per connection.
+const SPARE_THREADS: usize = 8;
+/// How long a spare connection thread waits for a client before it ends.
+const SPARE_WAIT: Duration = Duration::from_secs(30);
 
 /// Client ids are unique across all servers of the daemon, as libvirt's.
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -127,11 +135,20 @@ pub struct Server {
     clients: Mutex<BTreeMap<u64, Arc<Client>>>,
     notify: Mutex<Option<Notify>>,
     stopping: AtomicBool,
+    /// Hands a new client to a spare connection thread (a rendezvous: it
+    /// succeeds only when one is waiting).
+    spare_tx: Sender<Connection>,
+    spare_rx: Receiver<Connection>,
+    spares: AtomicUsize,
 }
+
+/// A client and its poll, as a connection thread serves them.
+type Connection = (Arc<Client>, mio::Poll);
 
 impl Server {
     /// A server named `name` serving `programs`.
     pub fn new(name: &str, programs: Vec<Arc<dyn Program>>, config: ServerConfig) -> Arc<Server> {
+        let (spare_tx, spare_rx) = bounded(0);
         Arc::new(Server {
             name: name.to_string(),
             programs,
@@ -140,6 +157,9 @@ impl Server {
             clients: Mutex::new(BTreeMap::new()),
             notify: Mutex::new(None),
             stopping: AtomicBool::new(false),
+            spare_tx,
+            spare_rx,
+            spares: AtomicUsize::new(0),
         })
     }
 
@@ -186,15 +206,21 @@ impl Server {
         };
         clients.insert(id, Arc::clone(&client));
         drop(clients);
-        let c = Arc::clone(&client);
-        let spawned = thread::Builder::new()
-            .name(format!("client-{id}"))
-            .stack_size(CONNECTION_STACK)
-            .spawn(move || client::serve(c, poll));
-        if let Err(e) = spawned {
-            log::error!("server {}: cannot start a client thread: {e}", self.name);
-            self.clients.lock().remove(&id);
-            return;
+        let job = match self.spare_tx.try_send((Arc::clone(&client), poll)) {
+            Ok(()) => None,
+            Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => Some(job),
+        };
+        if let Some(job) = job {
+            let me = Arc::clone(self);
+            let spawned = thread::Builder::new()
+                .name(format!("{}-conn", self.name))
+                .stack_size(CONNECTION_STACK)
+                .spawn(move || me.connection_thread(job));
+            if let Err(e) = spawned {
+                log::error!("server {}: cannot start a client thread: {e}", self.name);
+                self.clients.lock().remove(&id);
+                return;
+            }
         }
         log::debug!(
             "server {}: client {id} connected{}",
@@ -204,7 +230,28 @@ impl Server {
         self.changed();
     }
 
-    /// Called by a connection thread as it ends.
+    /// Serves clients one after the other: the one it was started for,
+    /// then, as a spare, whichever arrives next.
+    fn connection_thread(&self, first: Connection) {
+        let mut job = first;
+        loop {
+            client::serve(job.0, job.1);
+            if self.stopping.load(Ordering::Acquire)
+                || self.spares.fetch_add(1, Ordering::AcqRel) >= SPARE_THREADS
+            {
+                self.spares.fetch_sub(1, Ordering::AcqRel);
+                return;
+            }
+            let next = self.spare_rx.recv_timeout(SPARE_WAIT);
+            self.spares.fetch_sub(1, Ordering::AcqRel);
+            match next {
+                Ok(j) => job = j,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Called by a connection thread as its client ends.
     pub(super) fn client_gone(&self, client: &Client) {
         for p in &self.programs {
             p.disconnected(client);

@@ -60,6 +60,8 @@ pub const PACF_NON_INTERACTIVE_MODE: u32 = 4;
 pub const PVTF_VM: u32 = 2048;
 /// `PrlSrv_GetVmListEx` flag: containers.
 pub const PVTF_CT: u32 = 4096;
+/// `PrlSrv_GetVmConfig` flag: the search id is a UUID.
+pub const PGVC_SEARCH_BY_UUID: u32 = 2048;
 /// `PrlVm_StartEx` mode: a normal start.
 pub const PSM_VM_START: u32 = 2048;
 /// `PrlVm_StopEx` mode: power off.

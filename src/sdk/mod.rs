@@ -392,6 +392,20 @@ impl Sdk {
             .collect())
     }
 
+    /// One guest by its braced UUID (PrlSrv_GetVmConfig).
+    pub fn guest_by_uuid(self: &Arc<Self>, server: &Handle, uuid: &str) -> Result<Guest, SdkError> {
+        let id = cstring(uuid)?;
+        // SAFETY: live server handle, NUL-terminated id.
+        let job =
+            unsafe { (self.t.PrlSrv_GetVmConfig)(server.raw, id.as_ptr(), PGVC_SEARCH_BY_UUID) };
+        let result = self.wait(job, "PrlSrv_GetVmConfig")?;
+        let h = self.new_handle("PrlResult_GetParam", |p| {
+            // SAFETY: live result handle, out-pointer.
+            unsafe { (self.t.PrlResult_GetParam)(result.raw, p) }
+        })?;
+        Ok(Guest { h })
+    }
+
     /// A new virtual machine, not yet registered, as libvirt's driver
     /// makes one: PrlSrv_CreateVm, the host's default configuration for a
     /// Red Hat guest without default devices (PrlSrv_GetSrvConfig,

@@ -31,6 +31,7 @@ macro_rules! for_each_sdk_function {
             PrlSrv_Logoff(server: PRL_HANDLE) -> PRL_HANDLE;
             PrlLoginResponse_GetSessionUuid(response: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
             PrlSrv_GetVmListEx(server: PRL_HANDLE, flags: PRL_UINT32) -> PRL_HANDLE;
+            PrlSrv_GetVmConfig(server: PRL_HANDLE, id: PRL_CONST_STR, flags: PRL_UINT32) -> PRL_HANDLE;
             PrlSrv_CreateVm(server: PRL_HANDLE, vm: PRL_HANDLE_PTR) -> PRL_RESULT;
             PrlSrv_GetSrvConfig(server: PRL_HANDLE) -> PRL_HANDLE;
             PrlSrv_GetDefaultVmConfig(server: PRL_HANDLE, param: *const PRL_GET_VM_CONFIG_PARAM_DATA, flags: PRL_UINT32) -> PRL_HANDLE;

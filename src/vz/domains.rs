@@ -13,9 +13,9 @@ use crate::sdk::abi::{
     err, vms, PACF_NON_INTERACTIVE_MODE, PAO_VM_START_MANUAL, PAO_VM_START_ON_LOAD,
     PCM_CPU_MODE_32, PCM_CPU_MODE_64, PRNVM_PRESERVE_DISK, PVTF_CT, PVTF_VM, PVT_CT,
 };
-use crate::sdk::{Guest, SdkError};
+use crate::sdk::{Guest, Handle, Sdk, SdkError};
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How long a call waits for another change to the same domain
@@ -58,6 +58,9 @@ pub struct Domain {
     /// The definition.
     pub def: DomainDef,
     guest: Guest,
+    /// The XML, formatted on first request: a cached domain never changes
+    /// (a change makes a new one), and clients ask for the XML often.
+    xml: OnceLock<String>,
 }
 
 impl Domain {
@@ -85,6 +88,21 @@ impl Domain {
     /// Running or paused (has an id).
     pub fn is_active(&self) -> bool {
         self.id >= 0
+    }
+
+    /// The domain XML as a client asks for it: `inactive`
+    /// (VIR_DOMAIN_XML_INACTIVE) without a running domain's id and
+    /// aliases, `secure` (VIR_DOMAIN_XML_SECURE) with the VNC password.
+    /// The common form (as it is, no secrets) is formatted once per cached
+    /// domain.
+    pub fn xml(&self, inactive: bool, secure: bool) -> String {
+        let id = (!inactive && self.is_active()).then_some(self.id);
+        if secure || (inactive && self.is_active()) {
+            return domain_xml::format_xml(&self.def, &self.uuid, id, secure);
+        }
+        self.xml
+            .get_or_init(|| domain_xml::format_xml(&self.def, &self.uuid, id, false))
+            .clone()
     }
 }
 
@@ -169,7 +187,40 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         autostart: guest.autostart()? == PAO_VM_START_ON_LOAD,
         def,
         guest,
+        xml: OnceLock::new(),
     })
+}
+
+/// Every guest of the host, read through the SDK (the cache's full load).
+pub(super) fn load_all(sdk: &Arc<Sdk>, session: &Handle) -> VirResult<Vec<Domain>> {
+    let guests = sdk.guests(session, PVTF_VM | PVTF_CT).map_err(sdk_error)?;
+    let mut out = Vec::with_capacity(guests.len());
+    for g in guests {
+        match load(g) {
+            Ok(d) => out.push(d),
+            // A guest removed meanwhile is simply not listed.
+            Err(e) if e.code == err::PRL_ERR_VM_UUID_NOT_FOUND => {}
+            Err(e) => return Err(sdk_error(e)),
+        }
+    }
+    Ok(out)
+}
+
+/// One guest read through the SDK, or None when the host has no such
+/// guest (the cache's refresh).
+pub(super) fn load_one(
+    sdk: &Arc<Sdk>,
+    session: &Handle,
+    uuid: &[u8; 16],
+) -> VirResult<Option<Domain>> {
+    let found = sdk
+        .guest_by_uuid(session, &format!("{{{}}}", format_uuid(uuid)))
+        .and_then(load);
+    match found {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.code == err::PRL_ERR_VM_UUID_NOT_FOUND => Ok(None),
+        Err(e) => Err(sdk_error(e)),
+    }
 }
 
 /// A held per-domain job.
@@ -178,61 +229,6 @@ pub struct JobGuard {
 }
 
 impl Driver {
-    /// Every domain.
-    pub fn domains(&self) -> VirResult<Vec<Domain>> {
-        let session = self.session()?;
-        let guests = self
-            .sdk
-            .guests(&session, PVTF_VM | PVTF_CT)
-            .map_err(sdk_error)?;
-        let mut out = Vec::with_capacity(guests.len());
-        for g in guests {
-            match load(g) {
-                Ok(d) => out.push(d),
-                // A guest removed meanwhile is simply not listed.
-                Err(e) if e.code == err::PRL_ERR_VM_UUID_NOT_FOUND => {}
-                Err(e) => return Err(sdk_error(e)),
-            }
-        }
-        Ok(out)
-    }
-
-    /// The domain with this UUID.
-    pub fn domain_by_uuid(&self, uuid: &[u8; 16]) -> VirResult<Domain> {
-        self.domains()?
-            .into_iter()
-            .find(|d| &d.uuid == uuid)
-            .ok_or_else(|| {
-                VirError::new(
-                    ErrorCode::NoDomain,
-                    ErrorDomain::Parallels,
-                    format!("no domain with matching uuid '{}'", format_uuid(uuid)),
-                )
-            })
-    }
-
-    /// The domain with this name.
-    pub fn domain_by_name(&self, name: &str) -> VirResult<Domain> {
-        self.domains()?
-            .into_iter()
-            .find(|d| d.name == name)
-            .ok_or_else(|| {
-                VirError::new(
-                    ErrorCode::NoDomain,
-                    ErrorDomain::Parallels,
-                    format!("no domain with matching name '{name}'"),
-                )
-            })
-    }
-
-    /// The active domain with this id.
-    pub fn domain_by_id(&self, id: i32) -> VirResult<Domain> {
-        self.domains()?
-            .into_iter()
-            .find(|d| d.is_active() && d.id == id)
-            .ok_or_else(|| VirError::bare(ErrorCode::NoDomain, ErrorDomain::Parallels))
-    }
-
     /// Takes the job of a domain: one change at a time per domain.
     pub fn begin_job(&self, uuid: &[u8; 16]) -> VirResult<JobGuard> {
         let lock = Arc::clone(
@@ -252,10 +248,9 @@ impl Driver {
     }
 
     /// Defines (or redefines) a domain from XML.
-    pub fn define(&self, xml: &str) -> VirResult<(Domain, bool)> {
+    pub fn define(&self, xml: &str) -> VirResult<(Arc<Domain>, bool)> {
         let def = domain_xml::parse(xml)?;
-        let existing = self.domains()?;
-        if let Some(d) = existing.iter().find(|d| d.name == def.name) {
+        if let Some(d) = self.find_domain_by_name(&def.name)? {
             if def.uuid.is_some_and(|u| u != d.uuid) {
                 return Err(VirError::new(
                     ErrorCode::OperationFailed,
@@ -268,12 +263,14 @@ impl Driver {
                 ));
             }
         }
-        let same_uuid = def
-            .uuid
-            .and_then(|u| existing.into_iter().find(|d| d.uuid == u));
+        let same_uuid = match def.uuid {
+            Some(u) => self.find_domain_by_uuid(&u)?,
+            None => None,
+        };
         match same_uuid {
             Some(d) => {
                 let _job = self.begin_job(&d.uuid)?;
+                let d = self.fresh_domain(&d.uuid)?;
                 if d.def.os_type != def.os_type {
                     return Err(unsupported("Changing OS type is not supported"));
                 }
@@ -295,9 +292,11 @@ impl Driver {
                     return Ok((d, true));
                 }
                 let g = &d.guest;
-                g.begin_edit().map_err(sdk_error)?;
-                apply(g, &def).map_err(sdk_error)?;
-                g.commit().map_err(sdk_error)?;
+                let r = g
+                    .begin_edit()
+                    .and_then(|()| apply(g, &def))
+                    .and_then(|()| g.commit());
+                self.refreshed(&d.uuid, r)?;
                 Ok((self.domain_by_uuid(&d.uuid)?, true))
             }
             None => {
@@ -336,6 +335,7 @@ impl Driver {
                 let uuid = domain_xml::parse_uuid(&uuid_text)
                     .ok_or_else(|| invalid("the host gave the new guest a malformed uuid"))?;
                 self.note_defined(&uuid, &def.name);
+                self.refresh_domain(&uuid);
                 Ok((self.domain_by_uuid(&uuid)?, false))
             }
         }
@@ -343,9 +343,9 @@ impl Driver {
 
     /// Runs a lifecycle change under the domain's job, after libvirt's
     /// state check.
-    pub fn lifecycle(&self, uuid: &[u8; 16], op: Lifecycle) -> VirResult<Domain> {
+    pub fn lifecycle(&self, uuid: &[u8; 16], op: Lifecycle) -> VirResult<Arc<Domain>> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         let (st, _) = d.state();
         let g = &d.guest;
         let allowed = match op {
@@ -377,7 +377,7 @@ impl Driver {
             Lifecycle::Reboot => g.restart(),
             Lifecycle::Reset => g.reset(),
         };
-        r.map_err(sdk_error)?;
+        self.refreshed(uuid, r)?;
         self.domain_by_uuid(uuid)
     }
 
@@ -391,7 +391,7 @@ impl Driver {
         with_snapshots: bool,
     ) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if d.is_active() {
             return Err(invalid(
                 "cannot undefine a running domain; destroy it first",
@@ -405,15 +405,15 @@ impl Driver {
         if !with_snapshots && !self.snapshot_tree(&d)?.is_empty() {
             return Err(invalid("Refusing to undefine while snapshots exist"));
         }
-        if d.vms == vms::VMS_SUSPENDED {
-            d.guest.drop_suspended_state().map_err(sdk_error)?;
-        }
         // As libvirt's driver does, the disks are detached first: the SDK
         // deletes a guest with every file in its directory, and the disk
         // images are the user's.
         self.undefining(uuid, true);
         let r = (|| {
             let g = &d.guest;
+            if d.vms == vms::VMS_SUSPENDED {
+                g.drop_suspended_state()?;
+            }
             g.begin_edit()?;
             for disk in g.devices(PDE_HARD_DISK)? {
                 disk.remove()?;
@@ -424,7 +424,7 @@ impl Driver {
         if r.is_err() {
             self.undefining(uuid, false);
         }
-        r.map_err(sdk_error)
+        self.refreshed(uuid, r)
     }
 
     /// virDomainManagedSave: the guest's state goes to disk and it stops.
@@ -434,7 +434,7 @@ impl Driver {
     /// vz driver ignores SAVE_RUNNING).
     pub fn managed_save(&self, uuid: &[u8; 16], flags: u32) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if !d.is_active() {
             return Err(cannot_change_state());
         }
@@ -446,7 +446,7 @@ impl Driver {
             d.guest.resume().map_err(sdk_error)?;
         }
         self.expect_stop(uuid, 4);
-        d.guest.suspend().map_err(sdk_error)
+        self.refreshed(uuid, d.guest.suspend())
     }
 
     /// virDomainManagedSaveRemove: forgets a saved state. With none there
@@ -454,11 +454,11 @@ impl Driver {
     /// (libvirt's vz driver fails without saying why).
     pub fn managed_save_remove(&self, uuid: &[u8; 16]) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if d.vms != vms::VMS_SUSPENDED {
             return Ok(());
         }
-        d.guest.drop_suspended_state().map_err(sdk_error)
+        self.refreshed(uuid, d.guest.drop_suspended_state())
     }
 
     /// Sets a guest user's password.
@@ -471,16 +471,27 @@ impl Driver {
     /// Sets whether the domain starts with the host.
     pub fn set_autostart(&self, uuid: &[u8; 16], on: bool) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        g.set_autostart(if on {
-            PAO_VM_START_ON_LOAD
-        } else {
-            PAO_VM_START_MANUAL
-        })
-        .map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| {
+                g.set_autostart(if on {
+                    PAO_VM_START_ON_LOAD
+                } else {
+                    PAO_VM_START_MANUAL
+                })
+            })
+            .and_then(|()| g.commit());
+        self.refreshed(uuid, r)
+    }
+
+    /// Re-reads a guest after a change to it (whether the change worked or
+    /// not: one that failed half-way is still a change), then gives the
+    /// change's own result.
+    pub(super) fn refreshed<R>(&self, uuid: &[u8; 16], r: Result<R, SdkError>) -> VirResult<R> {
+        self.refresh_domain(uuid);
+        r.map_err(sdk_error)
     }
 }
 
@@ -568,7 +579,8 @@ impl Driver {
         op: DeviceOp,
     ) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        // The whole device list is written back: it must be the host's.
+        let d = self.fresh_domain(uuid)?;
         check_update_flags(&d, flags)?;
         let mut def = d.def.clone();
         let ct = def.os_type == OsType::Exe;
@@ -639,9 +651,11 @@ impl Driver {
             },
         }
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        apply(g, &def).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)?;
+        let r = g
+            .begin_edit()
+            .and_then(|()| apply(g, &def))
+            .and_then(|()| g.commit());
+        self.refreshed(uuid, r)?;
         self.await_device_events(uuid, &domain_xml::device_aliases(&def), DEVICE_EVENT_WAIT);
         Ok(())
     }
@@ -649,7 +663,7 @@ impl Driver {
     /// virDomainBlockResize: a running domain's image disk gets `mib`.
     pub fn block_resize(&self, uuid: &[u8; 16], disk: &str, mib: u32) -> VirResult<()> {
         let _job = self.begin_job(uuid)?;
-        let d = self.domain_by_uuid(uuid)?;
+        let d = self.fresh_domain(uuid)?;
         if !d.is_active() {
             return Err(invalid("domain is not running"));
         }
@@ -679,7 +693,7 @@ impl Driver {
         {
             return Err(not_found("Only disk image supported for resize".into()));
         }
-        dev.resize(mib).map_err(sdk_error)
+        self.refreshed(uuid, dev.resize(mib))
     }
 }
 
@@ -1023,9 +1037,11 @@ impl Driver {
             )
         })?;
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        g.set_ram_mb(mb).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| g.set_ram_mb(mb))
+            .and_then(|()| g.commit());
+        self.refreshed(&d.uuid, r)
     }
 
     /// Sets a domain's vCPU count, the caller holding its job.
@@ -1038,9 +1054,11 @@ impl Driver {
             ));
         }
         let g = &d.guest;
-        g.begin_edit().map_err(sdk_error)?;
-        g.set_cpus(n).map_err(sdk_error)?;
-        g.commit().map_err(sdk_error)
+        let r = g
+            .begin_edit()
+            .and_then(|()| g.set_cpus(n))
+            .and_then(|()| g.commit());
+        self.refreshed(&d.uuid, r)
     }
 }
 

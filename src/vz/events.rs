@@ -135,15 +135,13 @@ impl Driver {
         }
     }
 
-    /// Remembers the guests present when the session starts.
-    pub(super) fn prime_events(&self) {
-        if let Ok(all) = self.domains() {
-            let mut known = self.events.known.lock();
-            let mut aliases = self.events.aliases.lock();
-            for d in all {
-                known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
-                aliases.insert(d.uuid, device_aliases(&d.def));
-            }
+    /// Remembers the guests present when every guest is (re)loaded.
+    pub(super) fn prime_events(&self, all: &[super::domains::Domain]) {
+        let mut known = self.events.known.lock();
+        let mut aliases = self.events.aliases.lock();
+        for d in all {
+            known.insert(d.uuid, (d.name.clone(), d.id, d.vms));
+            aliases.insert(d.uuid, device_aliases(&d.def));
         }
     }
 
@@ -156,6 +154,23 @@ impl Driver {
         let Some(uuid) = parse_uuid(&e.issuer) else {
             return;
         };
+        // The cache first, so whoever hears the event sees the change. A
+        // guest that is already cached when its ADDED arrives was read
+        // after it was added (events come in order, so an earlier DELETED
+        // was handled first); what changed since has its own event.
+        let refresh = match e.kind {
+            pet::PET_DSP_EVT_VM_ADDED | pet::PET_DSP_EVT_VM_CREATED => {
+                !self.domain_is_cached(&uuid)
+            }
+            pet::PET_DSP_EVT_VM_CONFIG_CHANGED
+            | pet::PET_DSP_EVT_VM_DELETED
+            | pet::PET_DSP_EVT_VM_UNREGISTERED
+            | pet::PET_DSP_EVT_VM_STATE_CHANGED => true,
+            _ => false,
+        };
+        if refresh {
+            self.refresh_domain(&uuid);
+        }
         let current = || self.domain_by_uuid(&uuid).ok();
         let ev = |name: String, id: i32, event: i32, detail: i32| DomainEvent {
             name,
@@ -219,7 +234,7 @@ impl Driver {
                 // quick succession): the cache still knows its name.
                 let cached = self.events.known.lock().get(&uuid).cloned();
                 let (name, id) = match (current(), cached) {
-                    (Some(d), _) => (d.name, d.id),
+                    (Some(d), _) => (d.name.clone(), d.id),
                     (None, Some((name, _, _))) => (name, -1),
                     (None, None) => return,
                 };

@@ -1,5 +1,6 @@
 //! The Virtuozzo driver: what the REMOTE program's procedures do.
 
+pub mod cache;
 pub mod capabilities;
 pub mod cpu;
 pub mod domain_xml;
@@ -67,6 +68,7 @@ pub struct Driver {
     lost_listeners: Mutex<Vec<LostListener>>,
     jobs: Mutex<HashMap<[u8; 16], Arc<Mutex<()>>>>,
     events: events::EventState,
+    cache: cache::DomainCache,
     me: std::sync::Weak<Driver>,
 }
 
@@ -102,6 +104,7 @@ impl Driver {
             lost_listeners: Mutex::new(Vec::new()),
             jobs: Mutex::new(HashMap::new()),
             events: events::EventState::default(),
+            cache: cache::DomainCache::default(),
             me: me.clone(),
         })
     }
@@ -184,13 +187,12 @@ impl Driver {
             events,
         });
         drop(slot);
-        self.prime_events();
         Ok(server)
     }
 
     /// Forgets the Virtuozzo host: the SDK session and everything learned
-    /// from it (known guests and states, performance counters — and any
-    /// cache of SDK data must be dropped here too). Called when the
+    /// from it (known guests and states, performance counters, the domain
+    /// cache, which reloads on next use). Called when the
     /// dispatcher connection is lost; connections opened before then get
     /// an error from now on, their close callbacks fire (the listeners of
     /// `on_host_lost`), and the next call of a new connection logs in
@@ -202,6 +204,7 @@ impl Driver {
             slot.take()
         };
         self.events.forget();
+        self.invalidate_domains();
         log::warn!(
             "the connection to the Virtuozzo host is lost; the next connection logs in again"
         );

@@ -384,7 +384,7 @@ impl SnapshotTree {
 /// A snapshot call's view of one domain: the domain and its tree.
 pub struct Snapshots {
     /// The domain.
-    pub domain: Domain,
+    pub domain: std::sync::Arc<Domain>,
     /// Its snapshots, as the SDK has them now.
     pub tree: SnapshotTree,
 }
@@ -458,9 +458,10 @@ impl Driver {
         }
         let _job = self.begin_job(uuid)?;
         let d = self.domain_by_uuid(uuid)?;
-        d.guest_handle()
-            .create_snapshot(req.description.as_deref().unwrap_or(""))
-            .map_err(sdk_error)?;
+        let r = d
+            .guest_handle()
+            .create_snapshot(req.description.as_deref().unwrap_or(""));
+        self.refreshed(uuid, r)?;
         self.snapshot_tree(&d)?
             .current()
             .map(|s| s.name.clone())
@@ -475,16 +476,16 @@ impl Driver {
         let d = self.domain_by_uuid(uuid)?;
         self.snapshot_tree(&d)?.get(name)?;
         let g = d.guest_handle();
-        g.revert_to_snapshot(name, flags & REVERT_PAUSED != 0)
-            .map_err(sdk_error)?;
+        let r = g.revert_to_snapshot(name, flags & REVERT_PAUSED != 0);
+        self.refreshed(uuid, r)?;
         if flags & REVERT_RUNNING != 0 {
             let now = self.domain_by_uuid(uuid)?;
-            match now.state().0 {
+            let r = match now.state().0 {
                 super::domains::state::SHUTOFF => now.guest_handle().start(),
                 super::domains::state::PAUSED => now.guest_handle().resume(),
                 _ => Ok(()),
-            }
-            .map_err(sdk_error)?;
+            };
+            self.refreshed(uuid, r)?;
         }
         Ok(())
     }

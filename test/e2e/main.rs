@@ -3,6 +3,7 @@
 //! what real clients never send.
 
 mod admin;
+mod cache;
 mod daemon;
 mod devices;
 mod domain;

@@ -5,6 +5,7 @@
 //! configuration and state, each write atomic (temp file, fsync, rename,
 //! fsync of the directory); `<dir>/.lock` keeps a second daemon out.
 
+use super::index::Guests;
 use crate::sdk::abi::{err::*, vms::*, *};
 use crossbeam_channel::{unbounded, Sender};
 use parking_lot::Mutex;
@@ -186,7 +187,7 @@ pub type HostEvent = (u32, String, Vec<(String, i64)>);
 /// The host.
 pub struct Host {
     dir: PathBuf,
-    guests: Mutex<BTreeMap<String, Guest>>,
+    guests: Mutex<Guests>,
     /// When each running guest last started running (for its counters).
     running_since: Mutex<std::collections::HashMap<String, std::time::Instant>>,
     jobs: Sender<Box<dyn FnOnce() + Send>>,
@@ -302,7 +303,7 @@ pub fn init() -> Result<(), Fail> {
     *slot = Some(Arc::new(Host {
         dir,
         running_since: Mutex::new(running_since),
-        guests: Mutex::new(guests),
+        guests: Mutex::new(Guests::new(guests.into_values())),
         jobs: tx,
         events: etx,
         _lock: lock,
@@ -324,16 +325,35 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
     let Ok(entries) = fs::read_dir(dir) else {
         return out;
     };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
+    let paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    // Thousands of guests are read and parsed on every core: start-up time
+    // is what a host with 10,000 guests notices first.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = paths.len().div_ceil(cores.clamp(1, 8)).max(256);
+    let parsed: Vec<(PathBuf, Result<Guest, String>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = paths
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|p| (p.clone(), read_guest(p)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (p, r) in parsed {
         // A corrupt guest is reported and skipped, never deleted.
-        match fs::read_to_string(&p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| toml::from_str::<Guest>(&t).map_err(|e| e.to_string()))
-        {
+        match r {
             Ok(g) if !g.uuid.is_empty() && !g.name.is_empty() => {
                 out.insert(g.uuid.clone(), g);
             }
@@ -345,6 +365,15 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
         }
     }
     out
+}
+
+/// One guest file; a parser panic counts as a corrupt file (the parsing
+/// threads must never lose a whole batch of guests).
+fn read_guest(p: &Path) -> Result<Guest, String> {
+    let text = fs::read_to_string(p).map_err(|e| e.to_string())?;
+    std::panic::catch_unwind(|| toml::from_str::<Guest>(&text))
+        .map_err(|_| "the parser failed".to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// A new UUID in the SDK's braced form.
@@ -407,6 +436,16 @@ impl Host {
             .ok_or_else(|| not_found(uuid))
     }
 
+    /// The guest with this UUID in any letter case (a store may have been
+    /// written by another tool).
+    pub fn guest_any_case(&self, uuid: &str) -> Result<Guest, Fail> {
+        self.guests
+            .lock()
+            .get_any_case(uuid)
+            .cloned()
+            .ok_or_else(|| not_found(uuid))
+    }
+
     fn path_of(&self, uuid: &str) -> PathBuf {
         let bare: String = uuid.chars().filter(|c| *c != '{' && *c != '}').collect();
         self.dir.join("guests").join(format!("{bare}.toml"))
@@ -430,8 +469,8 @@ impl Host {
             g.uuid = new_uuid();
         }
         if let Some(other) = guests
-            .values()
-            .find(|o| o.uuid.eq_ignore_ascii_case(&g.uuid) || o.name == g.name)
+            .get_any_case(&g.uuid)
+            .or_else(|| guests.by_name(&g.name))
         {
             return Err((
                 PRL_ERR_VM_ALREADY_REGISTERED,
@@ -441,7 +480,7 @@ impl Host {
                 ),
             ));
         }
-        g.env_id = guests.values().map(|o| o.env_id).max().unwrap_or(0) + 1;
+        g.env_id = guests.next_env_id();
         g.state = VMS_STOPPED;
         if g.vm_type == PVT_CT && !g.os_template.is_empty() {
             let private = self.private_area(&g.uuid);
@@ -453,7 +492,7 @@ impl Host {
             })?;
         }
         self.persist(&g)?;
-        guests.insert(g.uuid.clone(), g.clone());
+        guests.insert(g.clone());
         self.raise(
             crate::sdk::abi::event::PET_DSP_EVT_VM_ADDED,
             &g.uuid,
@@ -538,7 +577,7 @@ impl Host {
     /// PrlVm_CreateSnapshot: a new current snapshot, child of the current.
     pub fn create_snapshot(&self, uuid: &str, description: &str) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let mut copy = g.clone();
         copy.snapshots.clear();
         let config = toml::to_string(&copy).map_err(|e| (PRL_ERR_INVALID_ARG, e.to_string()))?;
@@ -573,7 +612,7 @@ impl Host {
     /// parent becomes current, as the SDK's snapshot store does.
     pub fn delete_snapshot(&self, uuid: &str, guid: &str, children: bool) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let at = g
             .snapshots
             .iter()
@@ -631,7 +670,7 @@ impl Host {
     /// state back (paused instead of running with `skip_resume`).
     pub fn revert_snapshot(&self, uuid: &str, guid: &str, skip_resume: bool) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let s = g
             .snapshots
             .iter()
@@ -676,6 +715,7 @@ impl Host {
         back.run_ms = back.run_ms.saturating_add(ended.unwrap_or(0));
         self.persist(&back)?;
         *g = back;
+        drop(g);
         if new_state == VMS_RUNNING {
             since
                 .entry(uuid.to_string())
@@ -711,10 +751,7 @@ impl Host {
         validate(g)?;
         let mut guests = self.guests.lock();
         let cur = guests.get(uuid).cloned().ok_or_else(|| not_found(uuid))?;
-        if guests
-            .values()
-            .any(|o| o.uuid != cur.uuid && o.name == g.name)
-        {
+        if guests.by_name(&g.name).is_some_and(|o| o.uuid != cur.uuid) {
             return Err((
                 PRL_ERR_VM_ALREADY_REGISTERED,
                 format!("The name '{}' is used by another virtual machine.", g.name),
@@ -727,7 +764,7 @@ impl Host {
             ..g.clone()
         };
         self.persist(&new)?;
-        guests.insert(cur.uuid.clone(), new.clone());
+        guests.insert(new.clone());
         self.raise(
             crate::sdk::abi::event::PET_DSP_EVT_VM_CONFIG_CHANGED,
             &cur.uuid,
@@ -739,8 +776,9 @@ impl Host {
     /// PrlVmDev_ResizeImage: a disk image of a registered guest grows.
     pub fn resize_disk(&self, uuid: &str, device: u64, size_mb: u32) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
-        let d = g.devices.iter_mut().find(|d| d.id == device).ok_or((
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut next = g.clone();
+        let d = next.devices.iter_mut().find(|d| d.id == device).ok_or((
             PRL_ERR_INVALID_ARG,
             "The device does not exist.".to_string(),
         ))?;
@@ -756,18 +794,9 @@ impl Host {
                 "Shrinking a disk image is not supported.".to_string(),
             ));
         }
-        let old = d.size_mb;
         d.size_mb = size_mb;
-        let snapshot = g.clone();
-        if let Err(e) = self.persist(&snapshot) {
-            if let Some(d) = guests
-                .get_mut(uuid)
-                .and_then(|g| g.devices.iter_mut().find(|d| d.id == device))
-            {
-                d.size_mb = old;
-            }
-            return Err(e);
-        }
+        self.persist(&next)?;
+        *g = next;
         Ok(())
     }
 
@@ -801,12 +830,12 @@ impl Host {
     /// A state change, with the SDK's errors for invalid transitions.
     pub fn act(&self, uuid: &str, action: Action) -> Result<(), Fail> {
         let mut guests = self.guests.lock();
-        let g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
+        let mut g = guests.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
         let running = g.state == VMS_RUNNING;
         let paused = g.state == VMS_PAUSED;
         let stopped = g.state == VMS_STOPPED || g.state == VMS_SUSPENDED;
         if action == Action::Start && stopped {
-            missing_image(g)?;
+            missing_image(&g)?;
         }
         let new = match action {
             Action::Start if g.state == VMS_SUSPENDED && g.saved_paused => VMS_PAUSED,
@@ -841,8 +870,9 @@ impl Host {
             }
         }
         let snapshot = g.clone();
+        drop(g);
         if let Err(e) = self.persist(&snapshot) {
-            if let Some(g) = guests.get_mut(uuid) {
+            if let Some(mut g) = guests.get_mut(uuid) {
                 g.state = old;
             }
             return Err(e);

@@ -20,6 +20,7 @@ pub mod entry;
 pub mod faults;
 pub mod handles;
 pub mod host;
+pub mod index;
 
 pub use devices::*;
 
@@ -346,6 +347,31 @@ pub unsafe extern "C" fn PrlSrv_GetVmListEx(hServer: PRL_HANDLE, flags: PRL_UINT
             .filter(|g| (g.vm_type == PVT_VM && want_vm) || (g.vm_type == PVT_CT && want_ct))
             .map(|g| vm_object(g, session))
             .collect())
+    })
+}
+
+/// PrlSrv_GetVmConfig (job; result: the guest's handle): one guest by
+/// UUID (braced or not), so a change to one guest costs one guest.
+pub unsafe extern "C" fn PrlSrv_GetVmConfig(
+    hServer: PRL_HANDLE,
+    id: PRL_CONST_STR,
+    _flags: PRL_UINT32,
+) -> PRL_HANDLE {
+    let session = server_session(hServer);
+    // SAFETY: C string from the caller.
+    let id = unsafe { text(id) };
+    job(move || {
+        let session = session?;
+        let id = id.map_err(|e| (e, "a guest id is required".to_string()))?;
+        let braced = if id.starts_with('{') {
+            id
+        } else {
+            format!("{{{id}}}")
+        };
+        Ok(vec![vm_object(
+            running_host()?.guest_any_case(&braced)?,
+            session,
+        )])
     })
 }
 
