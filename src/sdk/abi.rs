@@ -208,14 +208,30 @@ pub mod vms {
     pub const VMS_SUSPENDING: u32 = 805_306_374;
     /// Stopping.
     pub const VMS_STOPPING: u32 = 805_306_375;
+    /// Compacting its disks.
+    pub const VMS_COMPACTING: u32 = 805_306_376;
     /// Suspended to disk.
     pub const VMS_SUSPENDED: u32 = 805_306_377;
+    /// Taking a snapshot.
+    pub const VMS_SNAPSHOTING: u32 = 805_306_378;
     /// Resetting.
     pub const VMS_RESETTING: u32 = 805_306_379;
     /// Pausing.
     pub const VMS_PAUSING: u32 = 805_306_380;
     /// Continuing after a pause.
     pub const VMS_CONTINUING: u32 = 805_306_381;
+    /// Migrating.
+    pub const VMS_MIGRATING: u32 = 805_306_382;
+    /// Dropping its suspended state.
+    pub const VMS_DELETING_STATE: u32 = 805_306_383;
+    /// Resuming from a suspended state.
+    pub const VMS_RESUMING: u32 = 805_306_384;
+    /// Suspending, synchronously.
+    pub const VMS_SUSPENDING_SYNC: u32 = 805_306_385;
+    /// Reconnecting to a running guest (after a dispatcher restart).
+    pub const VMS_RECONNECTING: u32 = 805_306_386;
+    /// Stopped with its disks mounted on the host.
+    pub const VMS_MOUNTED: u32 = 805_306_387;
 }
 
 /// Event types (`PRL_EVENT_TYPE`).
@@ -336,10 +352,18 @@ mod tests {
             (VMS_PAUSED, 0x3000_0005),
             (VMS_SUSPENDING, 0x3000_0006),
             (VMS_STOPPING, 0x3000_0007),
+            (VMS_COMPACTING, 0x3000_0008),
             (VMS_SUSPENDED, 0x3000_0009),
+            (VMS_SNAPSHOTING, 0x3000_000a),
             (VMS_RESETTING, 0x3000_000b),
             (VMS_PAUSING, 0x3000_000c),
             (VMS_CONTINUING, 0x3000_000d),
+            (VMS_MIGRATING, 0x3000_000e),
+            (VMS_DELETING_STATE, 0x3000_000f),
+            (VMS_RESUMING, 0x3000_0010),
+            (VMS_SUSPENDING_SYNC, 0x3000_0011),
+            (VMS_RECONNECTING, 0x3000_0012),
+            (VMS_MOUNTED, 0x3000_0013),
         ];
         let handles = [
             (PHT_ERROR, 0),

@@ -63,6 +63,56 @@ pub struct Domain {
     xml: OnceLock<String>,
 }
 
+/// What an SDK state (VMS_*) is in libvirt's words: (state, reason,
+/// whether the domain is active and has an id), as libvirt's vz driver
+/// converts them (reference §3.6). Transitional states count as the state
+/// they come from or go to.
+pub fn vms_state(vms: u32) -> (i32, i32, bool) {
+    use vms::*;
+    match vms {
+        VMS_STOPPED | VMS_MOUNTED => (state::SHUTOFF, reason::SHUTOFF_SHUTDOWN, false),
+        VMS_STARTING | VMS_COMPACTING | VMS_RESETTING | VMS_PAUSING | VMS_RECONNECTING
+        | VMS_RUNNING => (state::RUNNING, reason::RUNNING_BOOTED, true),
+        VMS_PAUSED => (state::PAUSED, reason::PAUSED_USER, true),
+        VMS_SUSPENDED | VMS_DELETING_STATE | VMS_SUSPENDING_SYNC => {
+            (state::SHUTOFF, reason::SHUTOFF_SAVED, false)
+        }
+        VMS_STOPPING => (state::SHUTDOWN, reason::SHUTDOWN_USER, true),
+        VMS_SNAPSHOTING => (state::PAUSED, reason::PAUSED_SNAPSHOT, true),
+        VMS_MIGRATING => (state::PAUSED, reason::PAUSED_MIGRATION, true),
+        VMS_SUSPENDING => (state::PAUSED, reason::PAUSED_SAVE, true),
+        VMS_RESTORING | VMS_RESUMING => (state::RUNNING, reason::RUNNING_RESTORED, true),
+        VMS_CONTINUING => (state::RUNNING, reason::RUNNING_UNPAUSED, true),
+        _ => (state::NOSTATE, reason::NOSTATE_UNKNOWN, false),
+    }
+}
+
+/// libvirt's state reasons (`virDomain*Reason`) the vz states map to.
+pub mod reason {
+    /// VIR_DOMAIN_NOSTATE_UNKNOWN
+    pub const NOSTATE_UNKNOWN: i32 = 0;
+    /// VIR_DOMAIN_RUNNING_BOOTED
+    pub const RUNNING_BOOTED: i32 = 1;
+    /// VIR_DOMAIN_RUNNING_RESTORED
+    pub const RUNNING_RESTORED: i32 = 3;
+    /// VIR_DOMAIN_RUNNING_UNPAUSED
+    pub const RUNNING_UNPAUSED: i32 = 5;
+    /// VIR_DOMAIN_PAUSED_USER
+    pub const PAUSED_USER: i32 = 1;
+    /// VIR_DOMAIN_PAUSED_MIGRATION
+    pub const PAUSED_MIGRATION: i32 = 2;
+    /// VIR_DOMAIN_PAUSED_SAVE
+    pub const PAUSED_SAVE: i32 = 3;
+    /// VIR_DOMAIN_PAUSED_SNAPSHOT
+    pub const PAUSED_SNAPSHOT: i32 = 9;
+    /// VIR_DOMAIN_SHUTDOWN_USER
+    pub const SHUTDOWN_USER: i32 = 1;
+    /// VIR_DOMAIN_SHUTOFF_SHUTDOWN
+    pub const SHUTOFF_SHUTDOWN: i32 = 1;
+    /// VIR_DOMAIN_SHUTOFF_SAVED
+    pub const SHUTOFF_SAVED: i32 = 5;
+}
+
 impl Domain {
     /// The SDK handle of the guest.
     pub fn guest_handle(&self) -> &Guest {
@@ -71,18 +121,8 @@ impl Domain {
 
     /// libvirt's (state, reason) for the guest's SDK state.
     pub fn state(&self) -> (i32, i32) {
-        match self.vms {
-            vms::VMS_RUNNING
-            | vms::VMS_STARTING
-            | vms::VMS_RESTORING
-            | vms::VMS_RESETTING
-            | vms::VMS_CONTINUING => (state::RUNNING, 1),
-            vms::VMS_PAUSED | vms::VMS_PAUSING | vms::VMS_SUSPENDING => (state::PAUSED, 1),
-            vms::VMS_STOPPING => (state::SHUTDOWN, 1),
-            vms::VMS_SUSPENDED => (state::SHUTOFF, 5),
-            vms::VMS_STOPPED => (state::SHUTOFF, 1),
-            _ => (state::NOSTATE, 0),
-        }
+        let (st, reason, _) = vms_state(self.vms);
+        (st, reason)
     }
 
     /// Running or paused (has an id).
@@ -144,10 +184,7 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         message: format!("guest with a malformed uuid '{uuid_text}'"),
     })?;
     let vms_state = guest.state()?;
-    let active = !matches!(
-        vms_state,
-        vms::VMS_STOPPED | vms::VMS_SUSPENDED | vms::VMS_UNKNOWN
-    );
+    let (_, _, active) = self::vms_state(vms_state);
     let os_type = if guest.vm_type()? == PVT_CT {
         OsType::Exe
     } else {
@@ -1092,5 +1129,48 @@ mod tests {
         assert!(driver.begin_job(&b).is_ok());
         drop(held);
         assert!(driver.begin_job(&a).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::abi::vms::*;
+
+    #[test]
+    fn every_sdk_state_reads_as_libvirts_vz_driver_reads_it() {
+        let (running, paused, shutdown, shutoff, nostate) = (
+            state::RUNNING,
+            state::PAUSED,
+            state::SHUTDOWN,
+            state::SHUTOFF,
+            state::NOSTATE,
+        );
+        let table = [
+            (VMS_STOPPED, (shutoff, 1, false)),
+            (VMS_MOUNTED, (shutoff, 1, false)),
+            (VMS_STARTING, (running, 1, true)),
+            (VMS_COMPACTING, (running, 1, true)),
+            (VMS_RESETTING, (running, 1, true)),
+            (VMS_PAUSING, (running, 1, true)),
+            (VMS_RECONNECTING, (running, 1, true)),
+            (VMS_RUNNING, (running, 1, true)),
+            (VMS_PAUSED, (paused, 1, true)),
+            (VMS_SUSPENDED, (shutoff, 5, false)),
+            (VMS_DELETING_STATE, (shutoff, 5, false)),
+            (VMS_SUSPENDING_SYNC, (shutoff, 5, false)),
+            (VMS_STOPPING, (shutdown, 1, true)),
+            (VMS_SNAPSHOTING, (paused, 9, true)),
+            (VMS_MIGRATING, (paused, 2, true)),
+            (VMS_SUSPENDING, (paused, 3, true)),
+            (VMS_RESTORING, (running, 3, true)),
+            (VMS_RESUMING, (running, 3, true)),
+            (VMS_CONTINUING, (running, 5, true)),
+            (VMS_UNKNOWN, (nostate, 0, false)),
+            (12345, (nostate, 0, false)),
+        ];
+        for (vms, want) in table {
+            assert_eq!(vms_state(vms), want, "VMS 0x{vms:08x}");
+        }
     }
 }

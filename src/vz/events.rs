@@ -227,9 +227,23 @@ impl Driver {
                 }
             }
             pet::PET_DSP_EVT_VM_STATE_CHANGED => {
-                let Some(new) = e.state else {
+                // Intermediate states (starting, pausing, continuing,
+                // snapshotting...) send no event, as in libvirt's vz driver,
+                // and are not remembered either: the event of the next
+                // settled state is chosen from the last settled one (paused
+                // → continuing → running is a RESUMED, not a STARTED).
+                let Some(new) = e.state.map(|s| match s {
+                    vms::VMS_MOUNTED => vms::VMS_STOPPED,
+                    s => s,
+                }) else {
                     return;
                 };
+                if !matches!(
+                    new,
+                    vms::VMS_RUNNING | vms::VMS_PAUSED | vms::VMS_STOPPED | vms::VMS_SUSPENDED
+                ) {
+                    return;
+                }
                 // The guest may be gone already (destroy then undefine in
                 // quick succession): the cache still knows its name.
                 let cached = self.events.known.lock().get(&uuid).cloned();
