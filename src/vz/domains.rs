@@ -1133,7 +1133,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests {
+mod state_tests {
     use super::*;
     use crate::sdk::abi::vms::*;
 
