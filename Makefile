@@ -4,6 +4,7 @@
 #   make run        build and run it in the foreground on the embedded host
 #   make check      install test dependencies if missing, then lint and test
 #   make bench      measure it (prints numbers; never fails on speed)
+#   make fuzz       run the fuzz targets (FUZZ_TIME seconds each, FUZZ_TARGETS)
 #   make install    install into $(DESTDIR) (see the variables below)
 
 PREFIX        ?= /usr
@@ -54,7 +55,9 @@ check:
 	$(CARGO) fmt --check --manifest-path test/bench/Cargo.toml
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --manifest-path test/bench/Cargo.toml -- -D warnings
+	$(CARGO) fmt --check --manifest-path test/fuzz/Cargo.toml
 	$(CARGO) test --release
+	test/fuzz/run.sh check
 	@if command -v systemd-analyze >/dev/null 2>&1; then \
 	  tmp=$$(mktemp -d) && \
 	  for u in $(UNITS); do \
@@ -70,7 +73,7 @@ bench: all
 	  --daemon $(CURDIR)/$(CARGO_TARGET_DIR)/release/virtvzd $(BENCH_ARGS)
 
 fuzz:
-	@echo "make fuzz: the fuzz targets arrive with their issue (test/fuzz)"; exit 1
+	test/fuzz/run.sh fuzz $(FUZZ_TARGETS)
 
 install: $(VIRTVZD_BINARY)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt $(DESTDIR)$(UNITDIR) \
