@@ -243,10 +243,11 @@ pub fn all_domain_stats(call: &Call, a: AllDomainStatsArgs) -> VirResult<Vec<Dom
             || (f & 128 != 0 && !matches!(st, 1 | 3 | 5));
         active_ok && persist_ok && state_ok
     };
-    let chosen: Vec<&VzDomain> = if a.doms.is_empty() {
+    let chosen: Vec<&VzDomain> = if a.doms.0.is_empty() {
         all.iter().filter(|d| pick(d)).collect()
     } else {
         a.doms
+            .0
             .iter()
             .map(|w| {
                 all.iter().find(|d| d.uuid == w.uuid.0).ok_or_else(|| {

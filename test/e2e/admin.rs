@@ -5,7 +5,7 @@ use crate::wire::*;
 use std::process::Command;
 use std::time::Duration;
 
-fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
+pub(crate) fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
     let uri = format!("virtvzd:///system?socket={}", d.admin().display());
     let mut cmd = Command::new("virt-admin");
     cmd.arg("-c").arg(uri).args(args);
@@ -13,7 +13,7 @@ fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
 }
 
 /// The value printed for `name` in virt-admin's "name : value" lists.
-fn field(text: &str, name: &str) -> String {
+pub(crate) fn field(text: &str, name: &str) -> String {
     text.lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;

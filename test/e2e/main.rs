@@ -2,6 +2,7 @@
 //! the real virsh, virt-admin and python3-libvirt, and by a raw client for
 //! what real clients never send.
 
+mod abuse;
 mod admin;
 mod daemon;
 mod devices;
