@@ -5,6 +5,7 @@
 #   make check      install test dependencies if missing, then lint and test
 #   make bench      measure it (prints numbers; never fails on speed)
 #   make fuzz       run the fuzz targets (FUZZ_TIME seconds each, FUZZ_TARGETS)
+#   make soak       8 clients churning guests for SOAK_SECONDS (600), RSS sampled
 #   make install    install into $(DESTDIR) (see the variables below)
 
 PREFIX        ?= /usr
@@ -34,7 +35,7 @@ SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 
 UNITS = virtvzd.service virtvzd.socket virtvzd-ro.socket virtvzd-admin.socket
 
-.PHONY: all run check bench fuzz install uninstall clean FORCE
+.PHONY: all run check bench fuzz soak install uninstall clean FORCE
 
 all: $(CARGO_TARGET_DIR)/release/virtvzd
 
@@ -74,6 +75,11 @@ bench: all
 
 fuzz:
 	test/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+SOAK_SECONDS ?= 600
+soak:
+	test/install-deps.sh
+	SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --release --test e2e soak -- --ignored --nocapture
 
 install: $(VIRTVZD_BINARY)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt $(DESTDIR)$(UNITDIR) \

@@ -10,4 +10,5 @@ mod domain;
 mod events;
 mod harness;
 mod rpc;
+mod soak;
 mod wire;
