@@ -65,7 +65,7 @@ fn raw_churn(d: &Daemon, c: u32, stop: &AtomicBool) -> u64 {
         let () = w.call(9, &keep).expect("start long-lived");
         let () = w.call(12, &keep).expect("destroy long-lived");
         changes += 8;
-        if n % 50 == 0 {
+        if n.is_multiple_of(50) {
             // Connections come and go too.
             w = Wire::connect(&d.rw());
             w.open("vz:///system", 0);
@@ -197,7 +197,7 @@ fn soak_churn_keeps_memory_flat_and_every_guest() {
         let t = start.elapsed().as_secs_f64();
         samples.push((t, status_field(pid, "VmRSS:") as f64));
         peak_threads = peak_threads.max(status_field(pid, "Threads:"));
-        if samples.len() % 60 == 0 {
+        if samples.len().is_multiple_of(60) {
             eprintln!("soak: {:.0} s, RSS {} KiB", t, samples.last().unwrap().1);
         }
     }
