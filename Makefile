@@ -6,6 +6,8 @@
 #                   (the domain suites twice: on the built-in embedded host,
 #                   then through dlopen of libprlsdk_emu.so)
 #   make bench      measure it beside libvirtd (prints numbers; never fails on speed)
+#   make fuzz       run the fuzz targets (FUZZ_TIME seconds each, FUZZ_TARGETS)
+#   make soak       8 clients churning guests for SOAK_SECONDS (600), RSS sampled
 #   make install    install into $(DESTDIR) (see the variables below)
 
 PREFIX        ?= /usr
@@ -44,7 +46,7 @@ PATHS = sed -e 's|/etc/libvirt/|$(SYSCONFDIR)/libvirt/|g' \
 
 UNITS = virtvzd.service virtvzd.socket virtvzd-ro.socket virtvzd-admin.socket
 
-.PHONY: all run check bench fuzz install uninstall clean FORCE
+.PHONY: all run check bench fuzz soak install uninstall clean FORCE
 
 all: $(CARGO_TARGET_DIR)/release/virtvzd
 
@@ -67,9 +69,11 @@ check:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --manifest-path test/bench/Cargo.toml -- -D warnings
 	$(CARGO) clippy --manifest-path test/prlsdk-emu/Cargo.toml -- -D warnings
+	$(CARGO) fmt --check --manifest-path test/fuzz/Cargo.toml
 	$(CARGO) test --release
 	$(CARGO) build --release --manifest-path test/prlsdk-emu/Cargo.toml
 	VIRTVZD_TEST_SDK_LIBRARY=$(SDK_EMU_LIBRARY) $(CARGO) test --release --test e2e -- $(SDK_PASS_TESTS)
+	test/fuzz/run.sh check
 	@# systemd-analyze exits 0 on most complaints: any output is a failure.
 	@if command -v systemd-analyze >/dev/null 2>&1; then \
 	  tmp=$$(mktemp -d) && \
@@ -91,7 +95,12 @@ bench: all
 	  --daemon $(CURDIR)/$(CARGO_TARGET_DIR)/release/virtvzd $(BENCH_ARGS)
 
 fuzz:
-	@echo "make fuzz: the fuzz targets arrive with their issue (test/fuzz)"; exit 1
+	test/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+SOAK_SECONDS ?= 600
+soak:
+	test/install-deps.sh
+	SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --release --test e2e soak -- --ignored --nocapture
 
 install: $(VIRTVZD_BINARY)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt $(DESTDIR)$(UNITDIR) \

@@ -6,7 +6,7 @@ pub mod protocol;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::rpc::client::Client;
-use crate::rpc::program::{invoke, Priority, Program};
+use crate::rpc::program::{decode_only, invoke, Decoder, Priority, Program};
 use crate::rpc::server::Server;
 use crate::rpc::typed_param::{TypedParam, TypedValue};
 use protocol::*;
@@ -51,9 +51,10 @@ type Handler = fn(&Ctx, &[u8], &mut Vec<u8>) -> VirResult<()>;
 
 macro_rules! admin_procedures {
     ($($num:literal $name:ident => $h:path;)*) => {
-        /// The ADMIN procedures, in number order: (number, name, handler).
-        static PROCEDURES: &[(i32, &str, Handler)] = &[$(
-            ($num, stringify!($name), |c, a, o| invoke(c, a, o, $h)),
+        /// The ADMIN procedures, in number order: (number, name, handler,
+        /// the handler's argument decoder alone).
+        static PROCEDURES: &[(i32, &str, Handler, Decoder)] = &[$(
+            ($num, stringify!($name), |c, a, o| invoke(c, a, o, $h), |a| decode_only(a, $h)),
         )*];
     };
 }
@@ -80,8 +81,14 @@ admin_procedures! {
     19 CONNECT_SET_DAEMON_TIMEOUT => set_daemon_timeout;
 }
 
-fn lookup(procedure: i32) -> Option<&'static (i32, &'static str, Handler)> {
+fn lookup(procedure: i32) -> Option<&'static (i32, &'static str, Handler, Decoder)> {
     PROCEDURES.iter().find(|p| p.0 == procedure)
+}
+
+/// Decodes the arguments of ADMIN procedure `procedure` as its handler
+/// would, without running it; `None` if there is no such procedure.
+pub fn decode_args(procedure: i32, args: &[u8]) -> Option<Result<(), crate::rpc::xdr::XdrError>> {
+    lookup(procedure).map(|p| (p.3)(args))
 }
 
 impl AdminProgram {
@@ -150,7 +157,7 @@ impl Program for AdminProgram {
         args: &[u8],
         reply: &mut Vec<u8>,
     ) -> VirResult<()> {
-        let Some((_, _, handler)) = lookup(procedure) else {
+        let Some((_, _, handler, _)) = lookup(procedure) else {
             return Err(VirError::rpc(format!("unknown procedure: {procedure}")));
         };
         let session = client

@@ -497,6 +497,10 @@ impl DaemonControl for Control {
     }
 }
 
+/// How soon a failed accept is tried again: soon enough that a waiting
+/// client barely notices, rarely enough that it costs nothing.
+const ACCEPT_RETRY: Duration = Duration::from_millis(200);
+
 /// The daemon once it serves.
 struct Running {
     poll: Poll,
@@ -519,6 +523,10 @@ impl Running {
     fn event_loop(&mut self) {
         let mut events = Events::with_capacity(64);
         let mut idle_since: Option<Instant> = None;
+        // When accept last failed for want of descriptors: listeners are
+        // edge-triggered, so clients already waiting raise no new event
+        // once descriptors free up; they are retried on a timer instead.
+        let mut retry_accept: Option<Instant> = None;
         loop {
             // The idle watchdog: only connected clients hold the daemon up
             // (guests live in the Virtuozzo host, not in us).
@@ -543,12 +551,25 @@ impl Running {
                 }
                 None => None,
             };
+            let wait = match retry_accept {
+                Some(due) => {
+                    let left = due.saturating_duration_since(Instant::now());
+                    Some(wait.map_or(left, |w| w.min(left)))
+                }
+                None => wait,
+            };
             if let Err(e) = self.poll.poll(&mut events, wait) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
                 log::error!("event loop failed: {e}");
                 return;
+            }
+            if retry_accept.is_some_and(|due| Instant::now() >= due) {
+                retry_accept = None;
+                for i in 0..self.listeners.len() {
+                    self.accept_or_retry(i, &mut retry_accept);
+                }
             }
             for ev in events.iter() {
                 match ev.token() {
@@ -564,15 +585,27 @@ impl Running {
                         }
                     }
                     WAKER => {}
-                    Token(i) => self.accept(i - FIRST_LISTENER),
+                    Token(i) => self.accept_or_retry(i - FIRST_LISTENER, &mut retry_accept),
                 }
             }
         }
     }
 
-    fn accept(&mut self, index: usize) {
+    /// Accepts what waits on listener `index`; on failure (EMFILE and the
+    /// like) sets `retry` to try again shortly, logging only the first
+    /// failure of a run.
+    fn accept_or_retry(&mut self, index: usize, retry: &mut Option<Instant>) {
+        if let Err(e) = self.accept(index) {
+            if retry.is_none() {
+                log::warn!("accept failed: {e}; retrying every {ACCEPT_RETRY:?}");
+            }
+            *retry = Some(Instant::now() + ACCEPT_RETRY);
+        }
+    }
+
+    fn accept(&mut self, index: usize) -> std::io::Result<()> {
         let Some(l) = self.listeners.get(index) else {
-            return;
+            return Ok(());
         };
         loop {
             match l.socket.accept() {
@@ -588,14 +621,9 @@ impl Running {
                     };
                     server.accept(stream, ro, peer);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    // EMFILE and friends: try again on the next event
-                    // rather than spin.
-                    log::warn!("accept failed: {e}");
-                    return;
-                }
+                Err(e) => return Err(e),
             }
         }
     }

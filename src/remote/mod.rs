@@ -182,11 +182,11 @@ impl Program for RemoteProgram {
     }
 
     fn disconnected(&self, client: &Client) {
+        // No more events for it. Its open connection goes with the client
+        // itself, once the calls it already sent are done: as in libvirt,
+        // a call does not depend on its caller staying to hear the answer.
         self.events.drop_client(client.id);
         self.close_callbacks.drop_client(client.id);
-        if let Some(s) = client.existing_session::<RemoteSession>() {
-            s.conn.write().take();
-        }
     }
 }
 

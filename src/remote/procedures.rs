@@ -14,7 +14,8 @@
 
 use super::{connect, domain, events, host, snapshots, stats, Call};
 use crate::error::VirResult;
-use crate::rpc::program::invoke;
+use crate::rpc::program::{decode_only, invoke, Decoder};
+use crate::rpc::xdr::XdrError;
 use std::sync::OnceLock;
 
 /// Whether a read-only connection may call a procedure. Anything not
@@ -77,6 +78,9 @@ pub struct Procedure {
     pub stage: Stage,
     /// The handler, or `None` when the driver lacks the API.
     pub handler: Option<Handler>,
+    /// The handler's argument decoder alone (for the fuzz targets), or
+    /// `None` with the handler.
+    pub decode: Option<Decoder>,
 }
 
 macro_rules! handler {
@@ -85,6 +89,15 @@ macro_rules! handler {
     };
     ($h:path) => {
         Some(|call, args, out| invoke(call, args, out, $h))
+    };
+}
+
+macro_rules! decoder {
+    (none) => {
+        None
+    };
+    ($h:path) => {
+        Some(|args| decode_only(args, $h))
     };
 }
 
@@ -100,6 +113,7 @@ macro_rules! procedures {
                 priority: Schedule::$prio,
                 stage: Stage::$stage,
                 handler: handler!($($h)::+),
+                decode: decoder!($($h)::+),
             },
         )*];
     };
@@ -234,6 +248,12 @@ pub fn lookup(number: i32) -> Option<&'static Procedure> {
     usize::try_from(number).ok().and_then(|n| *index.get(n)?)
 }
 
+/// Decodes the arguments of procedure `number` as its handler would,
+/// without running it; `None` if no handler takes that number.
+pub fn decode_args(number: i32, args: &[u8]) -> Option<Result<(), XdrError>> {
+    lookup(number).and_then(|p| p.decode).map(|d| d(args))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +274,43 @@ mod tests {
         assert!(lookup(0).is_none());
         assert!(lookup(-1).is_none());
         assert!(lookup(100_000).is_none());
+    }
+
+    #[test]
+    fn real_client_calls_decode() {
+        // Each capture-* seed of the procedure_args fuzz target is a call a
+        // libvirt 9.0 client really sent: program, procedure, arguments.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("test/fuzz/corpus/procedure_args");
+        let mut decoded = [0, 0];
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with("capture-") {
+                continue;
+            }
+            let b = std::fs::read(&path).unwrap();
+            let prog = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let number = i32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+            let (result, n) = match prog {
+                crate::remote::protocol::PROGRAM => (decode_args(number, &b[8..]), 0),
+                crate::admin::protocol::PROGRAM => (crate::admin::decode_args(number, &b[8..]), 1),
+                _ => panic!("{name}: program {prog:#x}"),
+            };
+            match result {
+                Some(r) => {
+                    r.unwrap_or_else(|e| panic!("{name}: procedure {number}: {e}"));
+                    decoded[n] += 1;
+                }
+                // Only a procedure the driver lacks decodes nothing.
+                None => assert!(
+                    prog == crate::remote::protocol::PROGRAM
+                        && lookup(number).is_some_and(|p| p.handler.is_none()),
+                    "{name}: no decoder for procedure {number}"
+                ),
+            }
+        }
+        assert!(decoded[0] >= 50 && decoded[1] >= 20, "{decoded:?}");
     }
 
     #[test]

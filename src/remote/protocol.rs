@@ -23,6 +23,8 @@ pub const NODE_MEMORY_STATS_MAX: usize = 16;
 pub const SECURITY_MODEL_MAX: usize = 257;
 /// REMOTE_SECURITY_DOI_MAX
 pub const SECURITY_DOI_MAX: usize = 257;
+/// REMOTE_DOMAIN_LIST_MAX
+pub const DOMAIN_LIST_MAX: usize = 16384;
 
 /// `remote_uuid`
 pub type Uuid = FixedOpaque<16>;
@@ -498,7 +500,7 @@ pub struct MemoryStat {
 #[derive(Deserialize, Serialize, Debug)]
 pub struct AllDomainStatsArgs {
     /// Only these domains (empty: all).
-    pub doms: Vec<Domain>,
+    pub doms: Bounded<Domain, DOMAIN_LIST_MAX>,
     /// VIR_DOMAIN_STATS_* groups (0: all supported).
     pub stats: u32,
     /// VIR_CONNECT_GET_ALL_DOMAINS_STATS_* flags.

@@ -257,10 +257,11 @@ pub fn all_domain_stats(call: &Call, a: AllDomainStatsArgs) -> VirResult<Vec<Dom
             || (f & 128 != 0 && !matches!(st, 1 | 3 | 5));
         active_ok && persist_ok && state_ok
     };
-    let chosen: Vec<&VzDomain> = if a.doms.is_empty() {
+    let chosen: Vec<&VzDomain> = if a.doms.0.is_empty() {
         all.iter().map(|d| &**d).filter(|d| pick(d)).collect()
     } else {
         a.doms
+            .0
             .iter()
             .map(|w| {
                 all.iter()

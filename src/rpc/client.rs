@@ -484,17 +484,11 @@ fn dispatch_input(client: &Arc<Client>, input: &mut Input, limits: &ConnLimits) 
                 return Step::Continue;
             }
         }
-        let avail = &input.buf[input.lo..input.hi];
-        if avail.len() < LEN_SIZE {
-            return Step::Continue;
-        }
-        let len = match message::check_length(needed(avail) as u32) {
-            Ok(len) => len,
+        let len = match message::next_packet(&input.buf[input.lo..input.hi]) {
+            Ok(Some(len)) => len,
+            Ok(None) => return Step::Continue,
             Err(e) => return Step::Drop(e),
         };
-        if avail.len() < len {
-            return Step::Continue;
-        }
         let packet_end = input.lo + len;
         let packet = &input.buf[input.lo..packet_end];
         let step = handle_packet(client, packet, &mut input.skip);

@@ -139,6 +139,17 @@ pub fn check_length(len: u32) -> Result<usize, String> {
     Ok(len)
 }
 
+/// The length of the whole packet at the front of a connection's input
+/// once all of it is there (`None` while more bytes are needed), or why the
+/// stream cannot be read any further.
+pub fn next_packet(data: &[u8]) -> Result<Option<usize>, String> {
+    let Some(w) = data.get(..LEN_SIZE) else {
+        return Ok(None);
+    };
+    let len = check_length(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))?;
+    Ok((data.len() >= len).then_some(len))
+}
+
 /// Starts a packet in `out` (cleared): a length placeholder and the header.
 /// Append the body, then call [`finish`].
 pub fn begin(out: &mut Vec<u8>, header: &Header) {
@@ -324,6 +335,19 @@ mod tests {
         assert!(check_length(28).is_ok());
         assert!(check_length((MESSAGE_MAX + 4) as u32).is_ok());
         assert!(check_length((MESSAGE_MAX + 5) as u32).is_err());
+    }
+
+    #[test]
+    fn next_packet_waits_for_the_whole_packet() {
+        let p = packet(&Header::decode(&[0; HEADER_SIZE]), &[1, 2, 3, 4]);
+        assert_eq!(next_packet(&p[..3]), Ok(None));
+        assert_eq!(next_packet(&p[..p.len() - 1]), Ok(None));
+        assert_eq!(next_packet(&p), Ok(Some(p.len())));
+        let mut two = p.clone();
+        two.extend_from_slice(&p);
+        assert_eq!(next_packet(&two), Ok(Some(p.len())));
+        assert!(next_packet(&[0, 0, 0, 27]).is_err());
+        assert!(next_packet(&[0xff, 0xff, 0xff, 0xff]).is_err());
     }
 
     #[test]

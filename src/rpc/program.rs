@@ -2,7 +2,7 @@
 //! procedure is scheduled, and one entry point to run a call.
 
 use super::client::Client;
-use super::xdr;
+use super::xdr::{self, XdrError};
 use crate::error::{VirError, VirResult};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -70,3 +70,19 @@ where
     xdr::to_writer(out, &r)
         .map_err(|e| VirError::rpc(format!("Unable to encode message payload: {e}")))
 }
+
+/// Decodes a call's arguments as the typed handler `f` takes them, without
+/// running it: the fuzz targets' way into every procedure's decoder, from
+/// the same table line that builds the handler.
+pub fn decode_only<'a, C, A, R>(
+    args: &'a [u8],
+    _f: fn(&C, A) -> VirResult<R>,
+) -> Result<(), XdrError>
+where
+    A: Deserialize<'a>,
+{
+    xdr::from_bytes::<A>(args).map(drop)
+}
+
+/// Decodes one procedure's arguments and drops them (see [`decode_only`]).
+pub type Decoder = fn(&[u8]) -> Result<(), XdrError>;

@@ -9,7 +9,7 @@
 //! ports (unix, file, dev, tcp, udp) and the boot order. Anything else is
 //! refused with VIR_ERR_CONFIG_UNSUPPORTED naming it, never dropped.
 
-use super::host::xml_escape;
+use super::host::{xml_escape, xml_escape_attr};
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -262,6 +262,44 @@ fn invalid(detail: String) -> VirError {
     VirError::new(ErrorCode::XmlError, ErrorDomain::Domain, detail)
 }
 
+/// Whether XML 1.0 allows `c` in a document at all (its `Char`
+/// production); libxml2, and so libvirt, refuses any other.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// A character reference's character (`#38`, `#x26`), if it names one
+/// XML allows.
+fn char_ref(name: &str) -> Option<char> {
+    let (digits, radix) = match name.strip_prefix("#x") {
+        Some(h) => (h, 16),
+        None => (name.strip_prefix('#')?, 10),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u32::from_str_radix(digits, radix)
+        .ok()
+        .and_then(char::from_u32)
+        .filter(|c| is_xml_char(*c))
+}
+
+/// The line of byte `pos` (counted in bytes: a parser's position may fall
+/// inside a character).
+fn line_at(xml: &str, pos: u64) -> usize {
+    let end = usize::try_from(pos).map_or(xml.len(), |p| p.min(xml.len()));
+    xml.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Deepest element nesting read, libxml2's default limit: beyond it a
+/// document is refused (and the tree, which is dropped recursively, stays
+/// shallow enough for a worker's stack).
+const MAX_DEPTH: usize = 256;
+
 /// Parses a domain document into elements; a malformed one is an XML
 /// error.
 fn parse_tree(xml: &str) -> VirResult<Element> {
@@ -271,16 +309,28 @@ fn parse_tree(xml: &str) -> VirResult<Element> {
 /// Parses a document into elements; a malformed one is an XML error
 /// naming the document as libvirt does ("(CPU_definition):3: ...").
 pub(super) fn parse_document(xml: &str, doc: &str) -> VirResult<Element> {
+    // Line ends are normalized before parsing, as XML requires.
+    let normalized;
+    let xml = if xml.contains('\r') {
+        normalized = xml.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        xml
+    };
+    if let Some((at, c)) = xml.char_indices().find(|(_, c)| !is_xml_char(*c)) {
+        return Err(xml_error(format!(
+            "({doc}):{}: invalid Char value {}",
+            line_at(xml, at as u64),
+            c as u32
+        )));
+    }
     let mut reader = Reader::from_str(xml);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let err = |r: &Reader<&[u8]>, e: &dyn std::fmt::Display| {
         xml_error(format!(
             "({doc}):{}: {e}",
-            xml[..r.buffer_position().min(xml.len() as u64) as usize]
-                .matches('\n')
-                .count()
-                + 1
+            line_at(xml, r.buffer_position())
         ))
     };
     loop {
@@ -293,10 +343,15 @@ pub(super) fn parse_document(xml: &str, doc: &str) -> VirResult<Element> {
                 };
                 for a in s.attributes() {
                     let a = a.map_err(|e| err(&reader, &e))?;
-                    let v = a
-                        .unescape_value()
+                    // Literal white space in a value reads as a space;
+                    // character references keep what they name.
+                    let raw = String::from_utf8_lossy(&a.value).replace(['\t', '\n', '\r'], " ");
+                    let v = quick_xml::escape::unescape(&raw)
                         .map_err(|e| err(&reader, &e))?
                         .into_owned();
+                    if let Some(c) = v.chars().find(|c| !is_xml_char(*c)) {
+                        return Err(err(&reader, &format!("invalid Char value {}", c as u32)));
+                    }
                     el.attrs
                         .push((String::from_utf8_lossy(a.key.as_ref()).into_owned(), v));
                 }
@@ -311,6 +366,12 @@ pub(super) fn parse_document(xml: &str, doc: &str) -> VirResult<Element> {
                 } else {
                     if stack.is_empty() && root.is_some() {
                         return Err(err(&reader, &"extra content at the end of the document"));
+                    }
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(err(
+                            &reader,
+                            &format!("Excessive depth in document: {MAX_DEPTH} use XML_PARSE_HUGE option"),
+                        ));
                     }
                     stack.push(el);
                 }
@@ -339,12 +400,7 @@ pub(super) fn parse_document(xml: &str, doc: &str) -> VirResult<Element> {
                     "gt" => Some('>'),
                     "apos" => Some('\''),
                     "quot" => Some('"'),
-                    n => n
-                        .strip_prefix("#x")
-                        .map(|h| u32::from_str_radix(h, 16))
-                        .or_else(|| n.strip_prefix('#').map(str::parse::<u32>))
-                        .and_then(Result::ok)
-                        .and_then(char::from_u32),
+                    n => char_ref(n),
                 };
                 let c = c.ok_or_else(|| err(&reader, &format!("unknown entity '&{name};'")))?;
                 if let Some(top) = stack.last_mut() {
@@ -1485,7 +1541,10 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
             "    <disk type='{ty}' device='{device}'>\n      <driver name='vz' type='{format}'/>\n"
         ));
         if let Some(src) = &d.source {
-            x.push_str(&format!("      <source {attr}='{}'/>\n", xml_escape(src)));
+            x.push_str(&format!(
+                "      <source {attr}='{}'/>\n",
+                xml_escape_attr(src)
+            ));
         }
         x.push_str(&format!(
             "      <target dev='{}' bus='{}'/>\n",
@@ -1522,12 +1581,12 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
         match f {
             Filesystem::Template(name) => x.push_str(&format!(
                 "    <filesystem type='template' accessmode='passthrough'>\n      <source name='{}'/>\n      <target dir='/'/>\n    </filesystem>\n",
-                xml_escape(name)
+                xml_escape_attr(name)
             )),
             Filesystem::File { source, target } => x.push_str(&format!(
                 "    <filesystem type='file' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source file='{}'/>\n      <target dir='{}'/>\n    </filesystem>\n",
-                xml_escape(source),
-                xml_escape(target)
+                xml_escape_attr(source),
+                xml_escape_attr(target)
             )),
         }
     }
@@ -1540,10 +1599,10 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
             "    <interface type='{ty}' trustGuestRxFilters='{}'>\n      <mac address='{}'/>\n      <source {attr}='{}'/>\n",
             if i.trust_guest_rx_filters { "yes" } else { "no" },
             i.mac,
-            xml_escape(name)
+            xml_escape_attr(name)
         ));
         if let Some(t) = &i.target {
-            x.push_str(&format!("      <target dev='{}'/>\n", xml_escape(t)));
+            x.push_str(&format!("      <target dev='{}'/>\n", xml_escape_attr(t)));
         }
         if let Some(m) = &i.model {
             x.push_str(&format!("      <model type='{m}'/>\n"));
@@ -1562,11 +1621,11 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
                 format!(
                     "<source mode='{}' path='{}'/>",
                     if *listen { "bind" } else { "connect" },
-                    xml_escape(path)
+                    xml_escape_attr(path)
                 ),
             ),
-            SerialSource::File(p) => ("file", format!("<source path='{}'/>", xml_escape(p))),
-            SerialSource::Dev(p) => ("dev", format!("<source path='{}'/>", xml_escape(p))),
+            SerialSource::File(p) => ("file", format!("<source path='{}'/>", xml_escape_attr(p))),
+            SerialSource::Dev(p) => ("dev", format!("<source path='{}'/>", xml_escape_attr(p))),
             SerialSource::Tcp {
                 host,
                 service,
@@ -1576,16 +1635,16 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
                 format!(
                     "<source mode='{}' host='{}' service='{}'/>\n      <protocol type='raw'/>",
                     if *listen { "bind" } else { "connect" },
-                    xml_escape(host),
-                    xml_escape(service)
+                    xml_escape_attr(host),
+                    xml_escape_attr(service)
                 ),
             ),
             SerialSource::Udp { host, service } => (
                 "udp",
                 format!(
                     "<source mode='bind' host='{0}' service='{1}'/>\n      <source mode='connect' host='{0}' service='{1}'/>",
-                    xml_escape(host),
-                    xml_escape(service)
+                    xml_escape_attr(host),
+                    xml_escape_attr(service)
                 ),
             ),
         };
@@ -1614,11 +1673,11 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
             .passwd
             .as_ref()
             .filter(|_| secure)
-            .map(|p| format!(" passwd='{}'", xml_escape(p)))
+            .map(|p| format!(" passwd='{}'", xml_escape_attr(p)))
             .unwrap_or_default();
         x.push_str(&format!(
             "    <graphics type='vnc' {port} listen='{0}'{passwd}>\n      <listen type='address' address='{0}'/>\n    </graphics>\n",
-            xml_escape(&g.listen)
+            xml_escape_attr(&g.listen)
         ));
     }
     // A container's video is the SDK's own, shown only with graphics.
@@ -1704,6 +1763,94 @@ mod tests {
         assert_eq!(normalize_cpuset("3-1"), None);
         assert_eq!(normalize_cpuset("^1"), None);
         assert_eq!(normalize_cpuset("x"), None);
+    }
+
+    /// Runs `f` on a thread with a worker's stack (256 KiB), where the
+    /// daemon parses the XML a client sends.
+    fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // Seen while writing the domain_xml fuzz target: dropping a deep
+        // tree recursed once per level and overflowed the stack, aborting
+        // the daemon (SIGABRT on `virsh define` of such a file).
+        for n in [100_000, 300] {
+            let xml = format!(
+                "<domain type='vz'>{}{}</domain>",
+                "<a>".repeat(n),
+                "</a>".repeat(n)
+            );
+            let e = on_worker_stack(move || parse(&xml).unwrap_err());
+            assert_eq!(e.code, ErrorCode::XmlDetail, "{e:?}");
+            assert!(e.message.contains("Excessive depth"), "{}", e.message);
+        }
+        // As deep as libxml2 allows is still read (and refused for what
+        // it is).
+        let xml = VM.replace(
+            "</domain>",
+            &format!(
+                "<devices>{}{}</devices></domain>",
+                "<a>".repeat(250),
+                "</a>".repeat(250)
+            ),
+        );
+        let e = on_worker_stack(move || parse(&xml).unwrap_err());
+        assert_eq!(e.code, ErrorCode::ConfigUnsupported, "{e:?}");
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_refused() {
+        // Found by the domain_xml fuzz target: control characters were kept
+        // in the definition and dropped from dumpxml, so the XML it showed
+        // was not the guest's. libxml2 refuses them outright.
+        for bad in [
+            VM.replace("a &lt;test&gt; VM", "a \u{10} VM"),
+            VM.replace("a &lt;test&gt; VM", "a \u{0} VM"),
+            VM.replace("a &lt;test&gt; VM", "a &#16; VM"),
+            VM.replace("a &lt;test&gt; VM", "a &#0; VM"),
+            VM.replace("a &lt;test&gt; VM", "a &#+65; VM"),
+            VM.replace("arch='x86_64'", "arch='x86&#1;64'"),
+            VM.replace("arch='x86_64'", "arch='x86\u{1b}64'"),
+        ] {
+            let e = parse(&bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::XmlDetail, "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn line_ends_and_white_space_survive_a_round_trip() {
+        // Found by the domain_xml fuzz target: a CR in a description, or a
+        // line break written as &#10; in an attribute, came back changed.
+        let crlf = VM
+            .replace('\n', "\r\n")
+            .replace("a &lt;test&gt; VM", "two\r\nlines\rhere");
+        let d = parse(&crlf).unwrap();
+        assert_eq!(d.description, "two\nlines\nhere");
+        let d = parse(&VM.replace("a &lt;test&gt; VM", "cr &#13; kept")).unwrap();
+        assert_eq!(d.description, "cr \r kept");
+        let uuid = d.uuid.unwrap();
+        assert_eq!(parse(&format_xml(&d, &uuid, None, true)).unwrap(), d);
+        let with_disk = |src: &str| {
+            VM.replace(
+                "</domain>",
+                &std::format!(
+                    "<devices><disk type='file' device='disk'><source file='{src}'/>\
+                     <target dev='sda' bus='scsi'/></disk></devices></domain>"
+                ),
+            )
+        };
+        let d = parse(&with_disk("/a\tb\nc")).unwrap();
+        assert_eq!(d.disks[0].source.as_deref(), Some("/a b c"));
+        let d = parse(&with_disk("/a&#9;b&#10;c&#13;")).unwrap();
+        assert_eq!(d.disks[0].source.as_deref(), Some("/a\tb\nc\r"));
+        assert_eq!(parse(&format_xml(&d, &uuid, None, true)).unwrap(), d);
     }
 
     #[test]

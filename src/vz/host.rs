@@ -562,8 +562,19 @@ fn is_uuid(s: &str) -> bool {
             .any(|c| c != '0' && c != '-' && c != 'f' && c != 'F')
 }
 
-/// Escapes text for XML content and attribute values.
+/// Escapes text for XML content.
 pub fn xml_escape(s: &str) -> String {
+    escape(s, false)
+}
+
+/// Escapes an XML attribute value: as [`xml_escape`], and tabs and line
+/// breaks as character references, which a parser keeps where it turns
+/// literal ones into spaces.
+pub fn xml_escape_attr(s: &str) -> String {
+    escape(s, true)
+}
+
+fn escape(s: &str, attr: bool) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -572,6 +583,10 @@ pub fn xml_escape(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '\'' => o.push_str("&apos;"),
             '"' => o.push_str("&quot;"),
+            // A literal CR would come back as a line feed.
+            '\r' => o.push_str("&#13;"),
+            '\n' if attr => o.push_str("&#10;"),
+            '\t' if attr => o.push_str("&#9;"),
             c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
             c => o.push(c),
         }

@@ -429,6 +429,28 @@ mod tests {
     }
 
     #[test]
+    fn job_locks_of_gone_guests_are_forgotten() {
+        let d = driver(true);
+        let uuid = |i: u32| {
+            let mut u = [0u8; 16];
+            u[..4].copy_from_slice(&i.to_be_bytes());
+            u
+        };
+        let held = d.begin_job(&uuid(u32::MAX)).unwrap();
+        for i in 0..10_000 {
+            drop(d.begin_job(&uuid(i)).unwrap());
+        }
+        let jobs = d.jobs.lock();
+        assert!(jobs.len() < 128, "{} locks kept", jobs.len());
+        assert!(
+            jobs.contains_key(&uuid(u32::MAX)),
+            "a held lock was dropped"
+        );
+        drop(jobs);
+        drop(held);
+    }
+
+    #[test]
     fn foreign_uris_have_no_driver() {
         for uri in ["qemu:///system", "vz://host/system", "nonsense"] {
             let e = driver(true).open(Some(uri), false).err().unwrap();

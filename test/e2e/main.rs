@@ -2,6 +2,7 @@
 //! the real virsh, virt-admin and python3-libvirt, and by a raw client for
 //! what real clients never send.
 
+mod abuse;
 mod admin;
 mod cache;
 mod daemon;
@@ -13,4 +14,5 @@ mod harness;
 mod rpc;
 mod sdk;
 mod snapshots;
+mod soak;
 mod wire;
