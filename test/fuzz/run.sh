@@ -48,6 +48,10 @@ fi
 # libfuzzer-sys builds libFuzzer itself, from C++.
 command -v c++ >/dev/null 2>&1 || die "no C++ compiler for libFuzzer: apt-get install g++"
 
+# The fuzz builds (other RUSTFLAGS) keep to their own target folder, even
+# under make, which exports CARGO_TARGET_DIR for the daemon's builds.
+unset CARGO_TARGET_DIR
+
 if [ "$FUZZ_SANITIZER" != none ]; then
   export RUSTC_BOOTSTRAP=1
 fi
