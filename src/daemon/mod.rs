@@ -619,7 +619,7 @@ impl Running {
                         Role::ReadOnly => (&self.main, true),
                         Role::Admin => (&self.admin, false),
                     };
-                    server.accept(stream, ro, peer);
+                    server.accept(stream, ro, peer)?;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -284,17 +284,34 @@ pub struct ConnLimits {
 }
 
 /// Sets up a client on an accepted stream; the caller starts [`serve`].
+/// The connection's own descriptors (its event loop and waker) come first,
+/// so when they cannot be had (EMFILE) the stream comes back with the
+/// error, for the caller to answer the client and stop accepting a while.
 pub(super) fn new_client(
     server: &Arc<Server>,
     id: u64,
-    mut stream: UnixStream,
+    stream: std::os::unix::net::UnixStream,
     readonly_socket: bool,
     peer: Option<PeerCred>,
-) -> io::Result<(Arc<Client>, Poll)> {
-    let poll = Poll::new()?;
-    poll.registry()
-        .register(&mut stream, STREAM, Interest::READABLE | Interest::WRITABLE)?;
-    let waker = Waker::new(poll.registry(), WAKER)?;
+) -> Result<(Arc<Client>, Poll), (io::Error, std::os::unix::net::UnixStream)> {
+    let (poll, waker) = match Poll::new().and_then(|poll| {
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        Ok((poll, waker))
+    }) {
+        Ok(v) => v,
+        Err(e) => return Err((e, stream)),
+    };
+    if let Err(e) = stream.set_nonblocking(true) {
+        return Err((e, stream));
+    }
+    let mut stream = UnixStream::from_std(stream);
+    if let Err(e) =
+        poll.registry()
+            .register(&mut stream, STREAM, Interest::READABLE | Interest::WRITABLE)
+    {
+        let stream = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(stream));
+        return Err((e, stream));
+    }
     let client = Arc::new(Client {
         id,
         readonly_socket,

@@ -9,7 +9,7 @@ use super::workers::{PoolLimits, PoolStats, WorkerPool};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -169,10 +169,17 @@ impl Server {
     }
 
     /// Takes an accepted connection: refused at once when the server is at
-    /// `max_clients` or stopping, else served on its own thread.
-    pub fn accept(self: &Arc<Self>, stream: UnixStream, readonly: bool, peer: Option<PeerCred>) {
+    /// `max_clients` or stopping, else served on its own thread. An error
+    /// means the daemon is short of a resource (descriptors, threads): the
+    /// client has been told, and the caller should stop accepting a while.
+    pub fn accept(
+        self: &Arc<Self>,
+        stream: UnixStream,
+        readonly: bool,
+        peer: Option<PeerCred>,
+    ) -> io::Result<()> {
         if self.stopping.load(Ordering::Acquire) {
-            return;
+            return Ok(());
         }
         let max = self.config.read().max_clients;
         let mut clients = self.clients.lock();
@@ -189,19 +196,19 @@ impl Server {
                 stream,
                 format!("Too many active clients ({max}), dropping connection from {who}"),
             );
-            return;
-        }
-        if let Err(e) = stream.set_nonblocking(true) {
-            log::warn!("server {}: cannot set up a client socket: {e}", self.name);
-            return;
+            return Ok(());
         }
         let id = NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed);
-        let stream = mio::net::UnixStream::from_std(stream);
         let (client, poll) = match client::new_client(self, id, stream, readonly, peer) {
             Ok(v) => v,
-            Err(e) => {
-                log::warn!("server {}: cannot set up a client: {e}", self.name);
-                return;
+            Err((e, stream)) => {
+                // Out of descriptors most likely: this client hears why,
+                // and the caller stops accepting until some are free.
+                refuse(stream, format!("Cannot set up the connection: {e}"));
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot set up a client: {e}"),
+                ));
             }
         };
         clients.insert(id, Arc::clone(&client));
@@ -217,9 +224,11 @@ impl Server {
                 .stack_size(CONNECTION_STACK)
                 .spawn(move || me.connection_thread(job));
             if let Err(e) = spawned {
-                log::error!("server {}: cannot start a client thread: {e}", self.name);
                 self.clients.lock().remove(&id);
-                return;
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot start a client thread: {e}"),
+                ));
             }
         }
         log::debug!(
@@ -228,6 +237,7 @@ impl Server {
             if readonly { " (read-only)" } else { "" }
         );
         self.changed();
+        Ok(())
     }
 
     /// Serves clients one after the other: the one it was started for,
