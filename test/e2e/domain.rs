@@ -1175,12 +1175,14 @@ def code(*a):
 print(code([cpu("AMD"), cpu("Intel")], 0))
 print(code([cpu("AMD", arch="aarch64")], 0)[0] == L.VIR_ERR_NO_SUPPORT)
 print(code([cpu("AMD")], L.VIR_CONNECT_BASELINE_CPU_MIGRATABLE)[0] == L.VIR_ERR_INVALID_ARG)
+twice = cpu("AMD").replace("</cpu>", "<feature name='svm'/></cpu>")
+print(code([cpu("AMD"), twice], 0) == (L.VIR_ERR_XML_ERROR, L.VIR_FROM_CPU, "XML error: CPU feature 'svm' specified more than once"))
 "#,
         uri = d.uri()
     );
     let out = python(&script);
     assert_eq!(
-        out.stdout, "(9, 31, 'operation failed: CPU vendors do not match')\nTrue\nTrue\n",
+        out.stdout, "(9, 31, 'operation failed: CPU vendors do not match')\nTrue\nTrue\nTrue\n",
         "{out:?}"
     );
 }
