@@ -271,3 +271,56 @@ except libvirt.libvirtError as e:
     );
     python(&script).stdout.trim().to_string()
 }
+
+/// The host's counters refused (PrlVm_SubscribeToPerfStats failing): each
+/// statistics call gets the SDK's error with the code its SDK code maps
+/// to, as any other SDK call's failure; CONNECT_GET_ALL_DOMAIN_STATS fails
+/// as a whole, as libvirt's vz driver fails it at the first domain whose
+/// statistics it cannot read.
+#[test]
+fn statistics_the_host_refuses_keep_the_sdks_error_code() {
+    // PRL_ERR_VM_UUID_NOT_FOUND: the guest is gone, VIR_ERR_NO_DOMAIN.
+    let d = faulty("fail:PrlVm_SubscribeToPerfStats:0x80000105", "");
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
+    d.virsh(&["start", "vm-basic"]).expect_ok();
+    d.virsh(&["start", "ct-basic"]).expect_ok();
+    let script = format!(
+        r#"
+import libvirt
+c = libvirt.open("{uri}")
+dom = c.lookupByName("vm-basic")
+calls = [
+    ("memoryStats", lambda: dom.memoryStats()),
+    ("blockStats", lambda: dom.blockStats("")),
+    ("blockStatsFlags", lambda: dom.blockStatsFlags("", 0)),
+    ("vcpus", lambda: dom.vcpus()),
+    ("domainListGetStats", lambda: c.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_BALLOON)),
+    ("getAllDomainStats", lambda: c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_VCPU)),
+]
+for name, call in calls:
+    try:
+        call()
+        print(name, "answered")
+    except libvirt.libvirtError as e:
+        print(name, e.get_error_code(), e.get_error_domain(), e.get_error_message())
+# Only the state needs no counters.
+print(len(c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)))
+"#,
+        uri = d.uri()
+    );
+    let out = python(&script);
+    let msg = "42 48 Domain not found: Injected failure of PrlVm_SubscribeToPerfStats.";
+    let want: String = [
+        "memoryStats",
+        "blockStats",
+        "blockStatsFlags",
+        "vcpus",
+        "domainListGetStats",
+        "getAllDomainStats",
+    ]
+    .iter()
+    .map(|n| format!("{n} {msg}\n"))
+    .collect();
+    assert_eq!(out.stdout, format!("{want}2\n"), "{out:?}");
+}
