@@ -324,3 +324,54 @@ print(len(c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)))
     .collect();
     assert_eq!(out.stdout, format!("{want}2\n"), "{out:?}");
 }
+
+/// `virsh list --with-snapshot` reads every guest's snapshot tree from the
+/// SDK: it runs on a worker, so the connection keeps answering while the
+/// SDK is slow, and a tree the SDK cannot give is an error, never "no
+/// snapshots".
+#[test]
+fn listing_by_snapshots_asks_the_sdk_off_the_connection_thread() {
+    let d = faulty("hang:PrlVm_GetSnapshotsTreeEx", "vz_job_timeout = 10\n");
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    let go = d.dir.join("go");
+    let script = format!(
+        r#"
+import libvirt, os, threading, time
+c = libvirt.open("{uri}")
+c.listAllDomains(0)
+out = []
+def listing():
+    try:
+        out.append([x.name() for x in c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT)])
+    except libvirt.libvirtError as e:
+        out.append((e.get_error_code(), e.get_error_message()))
+t = threading.Thread(target=listing)
+t.start()
+while not os.path.exists("{go}"):
+    time.sleep(0.02)
+# The same connection answers while the listing waits for the SDK.
+print(c.lookupByName("vm-basic").name(), c.getHostname() != "", t.is_alive())
+t.join()
+print(out[0])
+"#,
+        uri = d.uri(),
+        go = go.display()
+    );
+    let run = std::thread::spawn(move || python(&script));
+    wait_until(
+        "the tree read is in flight",
+        Duration::from_secs(30),
+        || {
+            d.log_text()
+                .contains("injected Hang in PrlVm_GetSnapshotsTreeEx")
+                || run.is_finished()
+        },
+    );
+    std::fs::write(&go, "").unwrap();
+    let out = run.join().unwrap();
+    assert_eq!(
+        out.stdout,
+        "vm-basic True True\n(68, 'Timed out during operation: PrlVm_GetSnapshotsTreeEx did not finish within 10s; it was cancelled')\n",
+        "{out:?}"
+    );
+}

@@ -835,6 +835,9 @@ fn a_parent_loop_on_disk_is_an_error_not_a_hang() {
         vec!["snapshot-list", "vm-basic", "--tree"],
         vec!["snapshot-list", "vm-basic", "--from", &a, "--descendants"],
         vec!["snapshot-delete", "vm-basic", &a, "--children"],
+        // Not taken for "no snapshots".
+        vec!["list", "--all", "--with-snapshot"],
+        vec!["list", "--all", "--without-snapshot"],
     ] {
         let out = d.virsh(&args);
         assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
