@@ -140,7 +140,7 @@ procedures! {
     13 DOMAIN_DETACH_DEVICE "virDomainDetachDevice" Write Normal Open => domain::detach_device;
     14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" ReadSecure(0x9) Cached Open => domain::get_xml_desc;
     15 DOMAIN_GET_AUTOSTART "virDomainGetAutostart" Read Cached Open => domain::get_autostart;
-    16 DOMAIN_GET_INFO "virDomainGetInfo" Read Cached Open => domain::get_info;
+    16 DOMAIN_GET_INFO "virDomainGetInfo" Read High Open => domain::get_info;
     17 DOMAIN_GET_MAX_MEMORY "virDomainGetMaxMemory" Read Cached Open => domain::get_max_memory;
     18 DOMAIN_GET_MAX_VCPUS "virDomainGetMaxVcpus" Read Cached Open => domain::get_max_vcpus;
     19 DOMAIN_GET_OS_TYPE "virDomainGetOSType" Read Cached Open => domain::get_os_type;
