@@ -353,14 +353,12 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
     });
     for (p, r) in parsed {
         // A corrupt guest is reported and skipped, never deleted.
-        match r {
-            Ok(g) if !g.uuid.is_empty() && !g.name.is_empty() => {
+        // What register and commit refuse is as corrupt on disk.
+        match r.and_then(|g| validate(&g).map(|()| g).map_err(|(_, why)| why)) {
+            Ok(g) if !g.uuid.is_empty() => {
                 out.insert(g.uuid.clone(), g);
             }
-            Ok(_) => log::error!(
-                "embedded host: {} has no uuid or name; skipped",
-                p.display()
-            ),
+            Ok(_) => log::error!("embedded host: {} has no uuid; skipped", p.display()),
             Err(e) => log::error!("embedded host: cannot load {}: {e}; skipped", p.display()),
         }
     }
@@ -1080,6 +1078,11 @@ fn not_stopped(name: &str) -> Fail {
     )
 }
 
+/// The most CPUs a guest may have (as many as libvirt's vz driver says a
+/// Virtuozzo guest may): every CPU has its counters, and a store saying
+/// four billion must not make the host count them.
+pub const MAX_CPUS: u32 = 1028;
+
 fn validate(g: &Guest) -> Result<(), Fail> {
     if g.name.trim().is_empty() {
         return Err((PRL_ERR_INVALID_ARG, "The name must not be empty.".into()));
@@ -1088,6 +1091,12 @@ fn validate(g: &Guest) -> Result<(), Fail> {
         return Err((
             PRL_ERR_INVALID_ARG,
             "Memory and CPU count must be positive.".into(),
+        ));
+    }
+    if g.cpus > MAX_CPUS {
+        return Err((
+            PRL_ERR_INVALID_ARG,
+            format!("A guest has at most {MAX_CPUS} CPUs."),
         ));
     }
     if g.vm_type != PVT_VM && g.vm_type != PVT_CT {
