@@ -329,6 +329,19 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        // Regular files only: opening a FIFO (or a device) that happens to
+        // be named *.toml would wait for a writer for ever.
+        .filter(|p| match fs::metadata(p) {
+            Ok(m) if m.is_file() => true,
+            Ok(_) => {
+                log::error!("embedded host: {} is not a file; skipped", p.display());
+                false
+            }
+            Err(e) => {
+                log::error!("embedded host: cannot load {}: {e}; skipped", p.display());
+                false
+            }
+        })
         .collect();
     // Thousands of guests are read and parsed on every core: start-up time
     // is what a host with 10,000 guests notices first.
@@ -1321,6 +1334,31 @@ mod tests {
         ]);
         assert_eq!(tree.matches("guid=\"{a}\"").count(), 1, "{tree}");
         assert_eq!(tree.matches("guid=\"{b}\"").count(), 1, "{tree}");
+    }
+
+    #[test]
+    fn loading_skips_what_is_not_a_guest_file() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-fifo-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sub.toml")).unwrap();
+        let good = Guest {
+            uuid: "{00000000-0000-4000-8000-0000000000aa}".into(),
+            name: "good".into(),
+            vm_type: PVT_VM,
+            ram_mb: 512,
+            cpus: 1,
+            ..Guest::default()
+        };
+        fs::write(dir.join("good.toml"), toml::to_string(&good).unwrap()).unwrap();
+        let fifo =
+            std::ffi::CString::new(dir.join("fifo.toml").into_os_string().into_encoded_bytes())
+                .unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        // Reading the FIFO waited for a writer that never comes.
+        let loaded = load(&dir);
+        assert_eq!(loaded.keys().collect::<Vec<_>>(), [&good.uuid]);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
