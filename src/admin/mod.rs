@@ -146,7 +146,7 @@ impl Program for AdminProgram {
         PROGRAM
     }
 
-    fn priority(&self, procedure: i32) -> Option<Priority> {
+    fn priority(&self, procedure: i32, _args: &[u8]) -> Option<Priority> {
         lookup(procedure).map(|_| Priority::Normal)
     }
 

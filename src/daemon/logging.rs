@@ -438,20 +438,42 @@ fn contains_match(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return text.contains(pattern);
     }
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    (0..=t.len()).any(|start| glob_prefix(p, &t[start..]))
+    let mut p = Vec::with_capacity(pattern.len() + 2);
+    p.push(b'*');
+    p.extend_from_slice(pattern.as_bytes());
+    p.push(b'*');
+    glob_match(&p, text.as_bytes())
 }
 
-/// Whether the glob `p` matches a prefix of `t`.
-fn glob_prefix(p: &[u8], t: &[u8]) -> bool {
-    match p.split_first() {
-        None => true,
-        Some((b'*', rest)) => (0..=t.len()).any(|i| glob_prefix(rest, &t[i..])),
-        Some((&c, rest)) => match t.split_first() {
-            Some((&d, tail)) if c == b'?' || c == d => glob_prefix(rest, tail),
-            _ => false,
-        },
+/// Whether the glob `p` matches all of `t`. Greedy with one resume point:
+/// on a mismatch only the most recent `*` takes one more byte, because an
+/// earlier `*` swallowing more can never help once a later one matched.
+/// That keeps it O(|p|·|t|) where recursing into every `*` was
+/// exponential (a filter like "*a*a*a*a*b" hung the logging thread).
+fn glob_match(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut resume: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                pi += 1;
+                resume = Some((pi, ti));
+            }
+            Some(&c) if c == b'?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match resume {
+                Some((rp, rt)) => {
+                    pi = rp;
+                    ti = rt + 1;
+                    resume = Some((rp, rt + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 impl log::Log for Logger {
@@ -600,6 +622,44 @@ mod tests {
         assert_eq!(s.threshold("daemon.pidlock"), 2);
         assert!(contains_match("r?c", "rpc.client"));
         assert!(!contains_match("r?c", "rc"));
+    }
+
+    #[test]
+    fn globs_match_as_glib_does() {
+        for (pattern, text, want) in [
+            ("daemon.*ck", "daemon.pidlock", true),
+            ("daemon.*ck", "daemon.pid", false),
+            ("*", "", true),
+            ("?", "", false),
+            ("r*c*t", "rpc.client", true),
+            ("r*c*z", "rpc.client", false),
+            ("*.server", "rpc.server", true),
+            ("rpc.*", "rpc", false),
+            ("a*b?d", "xxaXXbcdyy", true),
+            ("a*b?d", "xxaXXbdyy", false),
+            ("**a**", "bab", true),
+        ] {
+            assert_eq!(contains_match(pattern, text), want, "{pattern} in {text}");
+        }
+    }
+
+    #[test]
+    fn many_stars_against_a_long_name_finish() {
+        // Recursing into every '*' tried every way to split the name among
+        // the stars: this pair alone would have run for centuries.
+        let name = "a".repeat(4096);
+        assert!(!contains_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", &name));
+        assert!(contains_match("*a*a*a*a*a*a*a*a*a*a*a*a*", &name));
+        let f = parse_filters("1:*a*a*a*a*a*a*a*a*a*a*b 3:*").unwrap();
+        let s = State {
+            level: 4,
+            filters: f,
+            outputs: Vec::new(),
+            filters_text: String::new(),
+            outputs_text: String::new(),
+            default_outputs: String::new(),
+        };
+        assert_eq!(s.threshold(&name), 3);
         for (bad, why) in [
             ("rpc", "Malformed format for filter 'rpc'"),
             ("5:rpc", "Invalid priority '5' for filter '5:rpc'"),

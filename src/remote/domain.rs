@@ -3,7 +3,7 @@
 
 use super::protocol::*;
 use super::Call;
-use crate::error::{ErrorDomain, VirError, VirResult};
+use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::rpc::xdr::{Bounded, FixedOpaque};
 use crate::vz::domains::{
     check_update_flags, state, DeviceOp, Domain as VzDomain, Lifecycle, AFFECT_CONFIG, AFFECT_LIVE,
@@ -47,39 +47,47 @@ pub fn list_all(call: &Call, a: ListAllDomainsArgs) -> VirResult<ListAllDomainsR
         f & mask == 0 || bits.iter().any(|(bit, yes)| f & bit != 0 && *yes)
     };
     let driver = conn.driver();
-    let matched: Vec<Domain> = driver
-        .domains()?
-        .iter()
-        .filter(|d| {
-            let (st, _) = d.state();
-            let saved = d.vms == crate::sdk::abi::vms::VMS_SUSPENDED;
-            group(3, &[(1, d.is_active()), (2, !d.is_active())])
-                && group(12, &[(4, true), (8, false)])
-                && group(
-                    240,
-                    &[
-                        (16, st == state::RUNNING),
-                        (32, st == state::PAUSED),
-                        (64, st == state::SHUTOFF),
-                        (
-                            128,
-                            st != state::RUNNING && st != state::PAUSED && st != state::SHUTOFF,
-                        ),
-                    ],
-                )
-                && group(768, &[(256, saved), (512, !saved)])
-                && group(3072, &[(1024, d.autostart), (2048, !d.autostart)])
-                && (f & 12288 == 0 || {
-                    // Read only when asked: libvirt's vz driver never
-                    // knows (it answers "no snapshots" for every guest).
-                    let has = driver.snapshot_tree(d).is_ok_and(|t| !t.is_empty());
-                    group(12288, &[(4096, has), (8192, !has)])
-                })
-                // Virtuozzo has no checkpoints.
-                && group(49152, &[(16384, false), (32768, true)])
-        })
-        .map(|d| wire(d))
-        .collect();
+    let mut matched = Vec::new();
+    for d in driver.domains()?.iter() {
+        let (st, _) = d.state();
+        let saved = d.vms == crate::sdk::abi::vms::VMS_SUSPENDED;
+        let plain = group(3, &[(1, d.is_active()), (2, !d.is_active())])
+            && group(12, &[(4, true), (8, false)])
+            && group(
+                240,
+                &[
+                    (16, st == state::RUNNING),
+                    (32, st == state::PAUSED),
+                    (64, st == state::SHUTOFF),
+                    (
+                        128,
+                        st != state::RUNNING && st != state::PAUSED && st != state::SHUTOFF,
+                    ),
+                ],
+            )
+            && group(768, &[(256, saved), (512, !saved)])
+            && group(3072, &[(1024, d.autostart), (2048, !d.autostart)])
+            // Virtuozzo has no checkpoints.
+            && group(49152, &[(16384, false), (32768, true)]);
+        if !plain {
+            continue;
+        }
+        if f & 12288 != 0 {
+            // Read only when asked (libvirt's vz driver never knows: it
+            // answers "no snapshots" for every guest). A tree that cannot
+            // be read is an error, not "none"; a guest gone meanwhile is
+            // simply not listed.
+            let has = match driver.snapshot_tree(d) {
+                Ok(t) => !t.is_empty(),
+                Err(e) if e.code == ErrorCode::NoDomain => continue,
+                Err(e) => return Err(e),
+            };
+            if !group(12288, &[(4096, has), (8192, !has)]) {
+                continue;
+            }
+        }
+        matched.push(wire(d));
+    }
     if matched.len() > DOMAIN_LIST_MAX {
         return Err(VirError::rpc("too many domains to list"));
     }
@@ -176,7 +184,9 @@ fn vcpu_times(call: &Call, d: &VzDomain) -> VirResult<Vec<u64>> {
         .collect())
 }
 
-/// DOMAIN_GET_INFO (CPU time: the sum of the vCPU times)
+/// DOMAIN_GET_INFO (CPU time: the sum of the vCPU times). The times of a
+/// running guest come from the SDK's counters, so the procedure is
+/// scheduled High, never answered inline from the cache.
 pub fn get_info(call: &Call, a: DomainArgs) -> VirResult<DomainGetInfoRet> {
     let d = lookup(call, &a.dom)?;
     Ok(DomainGetInfoRet {

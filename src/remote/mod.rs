@@ -141,15 +141,19 @@ impl Program for RemoteProgram {
         protocol::PROGRAM
     }
 
-    fn priority(&self, procedure: i32) -> Option<Priority> {
+    fn priority(&self, procedure: i32, args: &[u8]) -> Option<Priority> {
         // What the driver lacks is refused at once, on the connection thread.
         procedures::lookup(procedure).map(|p| match (p.handler, p.priority) {
             (None, _) | (_, Schedule::Inline) => Priority::Inline,
             (_, Schedule::High) => Priority::High,
             (_, Schedule::Normal) => Priority::Normal,
-            (_, Schedule::Cached) if self.driver.domains_cached() => Priority::Inline,
+            // Flags that make the call ask the SDK, which may block.
+            (_, Schedule::CachedUnless(mask)) if last_word(args) & mask != 0 => Priority::Normal,
+            (_, Schedule::Cached | Schedule::CachedUnless(_)) if self.driver.domains_cached() => {
+                Priority::Inline
+            }
             // Loading the cache needs the SDK, which may block.
-            (_, Schedule::Cached) => Priority::High,
+            (_, Schedule::Cached | Schedule::CachedUnless(_)) => Priority::High,
         })
     }
 

@@ -7,7 +7,9 @@
 //! priority (`Inline`: on
 //! the connection thread; `High`: libvirt's `@priority: high`, also run by
 //! the priority workers; `Normal`; `Cached`: answered from the driver's
-//! domain cache, so inline while it is loaded and High otherwise), stage (`BeforeOpen`: allowed before
+//! domain cache, so inline while it is loaded and High otherwise;
+//! `CachedUnless(m)`: `Cached` unless the flags have a bit of `m`, which
+//! asks the SDK: then `Normal`), stage (`BeforeOpen`: allowed before
 //! CONNECT_OPEN; `Open`: needs it), and the handler (`none`: the driver
 //! does not implement it, answered with VIR_ERR_NO_SUPPORT as libvirt's
 //! daemon answers for a driver that lacks the API).
@@ -47,6 +49,9 @@ pub enum Schedule {
     /// Reads only the domain cache: on the connection thread while the
     /// cache is loaded (no SDK call, so no thread hop), else as `High`.
     Cached,
+    /// As `Cached`, except that a call whose flags (its last argument
+    /// word) have a bit of the mask asks the SDK too: then as `Normal`.
+    CachedUnless(u32),
 }
 
 /// Whether a procedure needs CONNECT_OPEN first.
@@ -102,7 +107,7 @@ macro_rules! decoder {
 }
 
 macro_rules! procedures {
-    ($($num:literal $name:ident $api:literal $access:ident$(($mask:literal))? $prio:ident $stage:ident => $($h:tt)::+;)*) => {
+    ($($num:literal $name:ident $api:literal $access:ident$(($mask:literal))? $prio:ident$(($pmask:literal))? $stage:ident => $($h:tt)::+;)*) => {
         /// Every REMOTE procedure this daemon knows, in number order.
         pub static PROCEDURES: &[Procedure] = &[$(
             Procedure {
@@ -110,7 +115,7 @@ macro_rules! procedures {
                 name: stringify!($name),
                 api: $api,
                 access: Access::$access$(($mask))?,
-                priority: Schedule::$prio,
+                priority: Schedule::$prio$(($pmask))?,
                 stage: Stage::$stage,
                 handler: handler!($($h)::+),
                 decode: decoder!($($h)::+),
@@ -135,7 +140,7 @@ procedures! {
     13 DOMAIN_DETACH_DEVICE "virDomainDetachDevice" Write Normal Open => domain::detach_device;
     14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" ReadSecure(0x9) Cached Open => domain::get_xml_desc;
     15 DOMAIN_GET_AUTOSTART "virDomainGetAutostart" Read Cached Open => domain::get_autostart;
-    16 DOMAIN_GET_INFO "virDomainGetInfo" Read Cached Open => domain::get_info;
+    16 DOMAIN_GET_INFO "virDomainGetInfo" Read High Open => domain::get_info;
     17 DOMAIN_GET_MAX_MEMORY "virDomainGetMaxMemory" Read Cached Open => domain::get_max_memory;
     18 DOMAIN_GET_MAX_VCPUS "virDomainGetMaxVcpus" Read Cached Open => domain::get_max_vcpus;
     19 DOMAIN_GET_OS_TYPE "virDomainGetOSType" Read Cached Open => domain::get_os_type;
@@ -215,7 +220,7 @@ procedures! {
     265 DOMAIN_GET_METADATA "virDomainGetMetadata" Read Normal Open => none;
     271 DOMAIN_SNAPSHOT_IS_CURRENT "virDomainSnapshotIsCurrent" Read Normal Open => snapshots::is_current;
     272 DOMAIN_SNAPSHOT_HAS_METADATA "virDomainSnapshotHasMetadata" Read Normal Open => snapshots::has_metadata;
-    273 CONNECT_LIST_ALL_DOMAINS "virConnectListAllDomains" Read Cached Open => domain::list_all;
+    273 CONNECT_LIST_ALL_DOMAINS "virConnectListAllDomains" Read CachedUnless(0x3000) Open => domain::list_all;
     274 DOMAIN_LIST_ALL_SNAPSHOTS "virDomainListAllSnapshots" Read High Open => snapshots::list_all;
     275 DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN "virDomainSnapshotListAllChildren" Read High Open => snapshots::list_all_children;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Read Inline Open => host::node_get_cpu_map;

@@ -593,7 +593,7 @@ fn handle_packet(client: &Arc<Client>, packet: &[u8], skip: &mut usize) -> Step 
         );
         return Step::Continue;
     };
-    match program.priority(header.proc_) {
+    match program.priority(header.proc_, body) {
         None => client.reply_error(
             &header,
             &VirError::rpc(format!("unknown procedure: {}", header.proc_)),

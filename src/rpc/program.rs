@@ -31,9 +31,10 @@ pub trait Program: Send + Sync + 'static {
         1
     }
 
-    /// How `procedure` is scheduled, or `None` if this program has no
-    /// such procedure.
-    fn priority(&self, procedure: i32) -> Option<Priority>;
+    /// How `procedure` is scheduled (which may depend on its encoded
+    /// `args`, e.g. their flags), or `None` if this program has no such
+    /// procedure.
+    fn priority(&self, procedure: i32, args: &[u8]) -> Option<Priority>;
 
     /// Runs one call: decodes `args`, does the work, appends the encoded
     /// return value to `reply` (which holds the packet so far; leave it

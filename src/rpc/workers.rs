@@ -8,7 +8,7 @@
 
 use crossbeam_channel::{select, unbounded, Receiver, Sender};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
@@ -18,6 +18,13 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 /// Stack size of a worker: driver calls are shallow; the default 8 MiB
 /// of address space per thread buys nothing.
 const WORKER_STACK: usize = 256 * 1024;
+
+/// Starts a thread (the OS's, or a failing one in tests).
+type Spawner = fn(thread::Builder, Job) -> std::io::Result<()>;
+
+fn os_spawn(b: thread::Builder, f: Job) -> std::io::Result<()> {
+    b.spawn(f).map(drop)
+}
 
 /// Sizes of a pool, as `min_workers`, `max_workers`, `prio_workers`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +66,9 @@ struct Shared {
     workers: AtomicUsize,
     free: AtomicUsize,
     prio_workers: AtomicUsize,
+    /// The last thread start failed (it is logged once, not per job).
+    spawn_failing: AtomicBool,
+    spawner: Spawner,
 }
 
 /// A pool of worker threads.
@@ -70,6 +80,10 @@ pub struct WorkerPool {
 impl WorkerPool {
     /// Starts a pool named `name` (thread names derive from it).
     pub fn new(name: &str, limits: PoolLimits) -> WorkerPool {
+        WorkerPool::with_spawner(name, limits, os_spawn)
+    }
+
+    fn with_spawner(name: &str, limits: PoolLimits, spawner: Spawner) -> WorkerPool {
         let pool = WorkerPool {
             shared: Arc::new(Shared {
                 name: name.to_string(),
@@ -85,6 +99,8 @@ impl WorkerPool {
                 workers: AtomicUsize::new(0),
                 free: AtomicUsize::new(0),
                 prio_workers: AtomicUsize::new(0),
+                spawn_failing: AtomicBool::new(false),
+                spawner,
             }),
         };
         pool.set_limits(limits);
@@ -101,8 +117,30 @@ impl WorkerPool {
         let queued = s.normal.1.len() + s.prio.1.len();
         if queued > s.free.load(Ordering::Acquire) {
             let max = s.limits.lock().max;
-            if s.workers.load(Ordering::Acquire) < max {
-                self.spawn(false);
+            if s.workers.load(Ordering::Acquire) < max && !self.spawn(false) {
+                self.run_stranded();
+            }
+        }
+    }
+
+    /// No thread could be started: the workers there are take the queue
+    /// in time, but with none at all a queued call would wait for ever, so
+    /// the caller runs what is stranded itself (its connection stalls
+    /// meanwhile; its client still gets the reply).
+    fn run_stranded(&self) {
+        let s = &self.shared;
+        loop {
+            let normal_workers = s.workers.load(Ordering::Acquire);
+            let job = if normal_workers > 0 {
+                None
+            } else if s.prio_workers.load(Ordering::Acquire) > 0 {
+                s.normal.1.try_recv().ok()
+            } else {
+                s.prio.1.try_recv().or_else(|_| s.normal.1.try_recv()).ok()
+            };
+            match job {
+                Some(job) => run(job),
+                None => break,
             }
         }
     }
@@ -156,7 +194,10 @@ impl WorkerPool {
         }
     }
 
-    fn spawn(&self, prio: bool) {
+    /// Starts one worker; false when the OS refused the thread (EAGAIN
+    /// at the process or cgroup limit), which is logged once until a
+    /// start succeeds again.
+    fn spawn(&self, prio: bool) -> bool {
         let shared = &self.shared;
         let counter = if prio {
             &shared.prio_workers
@@ -166,13 +207,30 @@ impl WorkerPool {
         counter.fetch_add(1, Ordering::AcqRel);
         let name = format!("{}-{}", shared.name, if prio { "prio" } else { "worker" });
         let s = Arc::clone(shared);
-        let res = thread::Builder::new()
-            .name(name)
-            .stack_size(WORKER_STACK)
-            .spawn(move || if prio { prio_loop(&s) } else { worker_loop(&s) });
-        if let Err(e) = res {
-            counter.fetch_sub(1, Ordering::AcqRel);
-            log::error!("cannot start a worker thread: {e}");
+        let builder = thread::Builder::new().name(name).stack_size(WORKER_STACK);
+        let res = (shared.spawner)(
+            builder,
+            Box::new(move || if prio { prio_loop(&s) } else { worker_loop(&s) }),
+        );
+        match res {
+            Ok(()) => {
+                if shared.spawn_failing.swap(false, Ordering::AcqRel) {
+                    log::info!("{}: worker threads start again", shared.name);
+                }
+                true
+            }
+            Err(e) => {
+                counter.fetch_sub(1, Ordering::AcqRel);
+                if !shared.spawn_failing.swap(true, Ordering::AcqRel) {
+                    log::error!(
+                        "{}: cannot start a worker thread ({e}); carrying on with {} workers and {} priority workers",
+                        shared.name,
+                        shared.workers.load(Ordering::Acquire),
+                        shared.prio_workers.load(Ordering::Acquire)
+                    );
+                }
+                false
+            }
         }
     }
 }
@@ -287,6 +345,108 @@ mod tests {
         );
         assert!(done_rx.recv_timeout(Duration::from_secs(5)).is_ok());
         block_tx.send(()).unwrap();
+    }
+
+    /// Keeps the messages of pools whose name starts with "nothreads".
+    struct Capture(std::sync::Mutex<Vec<String>>);
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata) -> bool {
+            true
+        }
+        fn log(&self, r: &log::Record) {
+            let m = r.args().to_string();
+            if m.starts_with("nothreads") {
+                self.0.lock().unwrap().push(m);
+            }
+        }
+        fn flush(&self) {}
+    }
+    static CAPTURE: Capture = Capture(std::sync::Mutex::new(Vec::new()));
+
+    fn capture_logs() {
+        let _ = log::set_logger(&CAPTURE);
+        log::set_max_level(log::LevelFilter::Info);
+    }
+
+    fn captured(pool: &str) -> Vec<String> {
+        CAPTURE
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.starts_with(&format!("{pool}:")))
+            .cloned()
+            .collect()
+    }
+
+    /// Submits `jobs` jobs; every one must run.
+    fn every_job_finishes(pool: &WorkerPool, jobs: usize, high: bool) {
+        let (tx, rx) = mpsc::channel();
+        for i in 0..jobs {
+            let tx = tx.clone();
+            pool.submit(
+                Box::new(move || {
+                    let _ = tx.send(i);
+                }),
+                high,
+            );
+        }
+        let mut got: Vec<usize> = (0..jobs)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("a job was lost")
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, (0..jobs).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_pool_that_cannot_grow_carries_on_with_its_workers() {
+        static STARTS: AtomicUsize = AtomicUsize::new(0);
+        fn one_thread_only(b: thread::Builder, f: Job) -> std::io::Result<()> {
+            if STARTS.fetch_add(1, Ordering::AcqRel) == 0 {
+                os_spawn(b, f)
+            } else {
+                Err(std::io::Error::from_raw_os_error(libc::EAGAIN))
+            }
+        }
+        let limits = PoolLimits {
+            min: 1,
+            max: 8,
+            prio: 2,
+        };
+        capture_logs();
+        let pool = WorkerPool::with_spawner("nothreads-grow", limits, one_thread_only);
+        assert!(wait_for(|| pool.stats().workers == 1));
+        every_job_finishes(&pool, 50, false);
+        every_job_finishes(&pool, 50, true);
+        assert_eq!((pool.stats().workers, pool.stats().prio_workers), (1, 0));
+        let logged = captured("nothreads-grow");
+        assert_eq!(logged.len(), 1, "logged once: {logged:?}");
+        assert!(
+            logged[0].contains("cannot start a worker thread"),
+            "{logged:?}"
+        );
+    }
+
+    #[test]
+    fn a_pool_with_no_thread_at_all_still_answers() {
+        fn never(_: thread::Builder, _: Job) -> std::io::Result<()> {
+            Err(std::io::Error::from_raw_os_error(libc::EAGAIN))
+        }
+        let limits = PoolLimits {
+            min: 2,
+            max: 4,
+            prio: 1,
+        };
+        capture_logs();
+        let pool = WorkerPool::with_spawner("nothreads-none", limits, never);
+        every_job_finishes(&pool, 10, false);
+        every_job_finishes(&pool, 10, true);
+        let s = pool.stats();
+        assert_eq!((s.workers, s.prio_workers, s.queue_depth), (0, 0, 0));
+        assert_eq!(captured("nothreads-none").len(), 1);
     }
 
     #[test]

@@ -42,20 +42,25 @@ fn parse(xml: &str) -> VirResult<HostCpu> {
     let model =
         text("model").ok_or_else(|| error(ErrorCode::XmlError, "Missing CPU model name"))?;
     let mut features = Vec::new();
+    let mut named = std::collections::HashSet::new();
     for f in root.children.iter().filter(|c| c.name == "feature") {
-        let name = f.attr("name").ok_or_else(|| {
-            error(
+        let name = f
+            .attr("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| error(ErrorCode::XmlError, "Invalid CPU feature name"))?;
+        // libvirt's CPU parser refuses a CPU naming a feature twice (with
+        // any policy) rather than guessing which mention counts.
+        if !named.insert(name) {
+            return Err(error(
                 ErrorCode::XmlError,
-                "Missing 'name' attribute for CPU feature",
-            )
-        })?;
+                format!("CPU feature '{name}' specified more than once"),
+            ));
+        }
         // A guest CPU may list what it must not have; that is no feature.
         if matches!(f.attr("policy"), Some("disable") | Some("forbid")) {
             continue;
         }
-        if !features.iter().any(|x| x == name) {
-            features.push(name.to_string());
-        }
+        features.push(name.to_string());
     }
     Ok(HostCpu {
         arch,
@@ -156,6 +161,48 @@ mod tests {
         ])
         .unwrap();
         assert!(x.contains("name='a'") && x.contains("name='c'") && !x.contains("name='b'"));
+    }
+
+    #[test]
+    fn a_feature_every_cpu_names_is_listed_once() {
+        let x = baseline(&[
+            cpu("EPYC", "AMD", &["svm", "aes"]),
+            cpu("EPYC", "AMD", &["aes", "svm"]),
+            cpu("EPYC", "AMD", &["svm", "aes"]),
+        ])
+        .unwrap();
+        assert_eq!(x.matches("name='svm'").count(), 1, "{x}");
+        assert_eq!(x.matches("name='aes'").count(), 1, "{x}");
+    }
+
+    #[test]
+    fn a_feature_named_twice_in_one_cpu_is_refused_as_libvirt_does() {
+        for twice in [&["svm", "aes", "svm"][..], &["svm", "svm"]] {
+            let e =
+                baseline(&[cpu("EPYC", "AMD", &["svm"]), cpu("EPYC", "AMD", twice)]).unwrap_err();
+            assert_eq!(
+                (e.code, e.domain, e.message.as_str()),
+                (
+                    ErrorCode::XmlError,
+                    ErrorDomain::Cpu,
+                    "XML error: CPU feature 'svm' specified more than once"
+                )
+            );
+        }
+        // Even when one mention disables it.
+        let xml = "<cpu><arch>x86_64</arch><model>EPYC</model>\
+                   <feature name='svm'/><feature policy='disable' name='svm'/></cpu>";
+        assert_eq!(
+            baseline(&[xml.into()]).unwrap_err().message,
+            "XML error: CPU feature 'svm' specified more than once"
+        );
+        for bad in ["<feature/>", "<feature name=''/>"] {
+            let xml = format!("<cpu><arch>x86_64</arch><model>EPYC</model>{bad}</cpu>");
+            assert_eq!(
+                baseline(&[xml]).unwrap_err().message,
+                "XML error: Invalid CPU feature name"
+            );
+        }
     }
 
     #[test]

@@ -93,6 +93,12 @@ impl EventState {
         self.stop_detail.lock().clear();
         self.undefining.lock().clear();
         self.perf.lock().clear();
+        // The aliases of guests the lost session knew: a guest gone by the
+        // time the host is back would keep its entry for ever (its DELETED
+        // was never heard), and a call waiting for the config event of a
+        // device change will hear none from the old session.
+        self.aliases.lock().clear();
+        self.aliases_seen.notify_all();
     }
 }
 
@@ -386,6 +392,49 @@ mod tests {
             assert_eq!(e.name, "made-on-host");
             assert_eq!(e.change, Change::Lifecycle { event, detail });
         }
+        drop(driver);
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A guest removed from the host while the session was lost leaves
+    /// nothing of itself behind once the host is back, and a guest still
+    /// there is known by what the host has now.
+    #[test]
+    fn a_regained_host_has_no_aliases_of_the_lost_session() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-evlost-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = emu::host::TEST_TURN.lock();
+        emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+        sdk.init().unwrap();
+        let driver = Driver::new(DriverConfig {
+            privileged: true,
+            host_uuid: None,
+            sdk: Arc::clone(&sdk),
+        });
+        let host_tool = sdk.login().unwrap();
+        let mut made = Vec::new();
+        for name in ["stays", "goes"] {
+            let g = sdk.new_vm(&host_tool).unwrap();
+            g.set_name(name).unwrap();
+            g.set_ram_mb(512).unwrap();
+            g.set_cpus(1).unwrap();
+            g.register().unwrap();
+            made.push((parse_uuid(&g.uuid().unwrap()).unwrap(), g));
+        }
+        let [(stays, _), (goes, gone)] = <[_; 2]>::try_from(made).ok().unwrap();
+        assert_eq!(driver.domains().unwrap().len(), 2);
+        let known = |u: &[u8; 16]| driver.events.aliases.lock().contains_key(u);
+        assert!(known(&stays) && known(&goes));
+
+        driver.forget_host();
+        assert!(driver.events.aliases.lock().is_empty());
+        // Gone while nobody listened, then the host is back.
+        gone.delete().unwrap();
+        assert_eq!(driver.domains().unwrap().len(), 1);
+        assert!(known(&stays), "a present guest is primed again");
+        assert!(!known(&goes), "a gone guest left its aliases behind");
         drop(driver);
         sdk.deinit();
         let _ = std::fs::remove_dir_all(&dir);

@@ -191,11 +191,11 @@ impl Driver {
     }
 
     /// Forgets the Virtuozzo host: the SDK session and everything learned
-    /// from it (known guests and states, performance counters, the domain
-    /// cache, which reloads on next use). Called when the
-    /// dispatcher connection is lost; connections opened before then get
-    /// an error from now on, their close callbacks fire (the listeners of
-    /// `on_host_lost`), and the next call of a new connection logs in
+    /// from it (known guests and states, performance counters, device
+    /// aliases, the domain cache, which reloads on next use). Called when
+    /// the dispatcher connection is lost; connections opened before then
+    /// get an error from now on, their close callbacks fire (the listeners
+    /// of `on_host_lost`), and the next call of a new connection logs in
     /// again.
     pub fn forget_host(&self) {
         let old = {

@@ -294,6 +294,22 @@ impl SnapshotTree {
                 tree.entries[p].children.push(i);
             }
         }
+        // Parents come from the nesting, but the head's guid may name a
+        // snapshot nested below it: that parent chain loops, and every walk
+        // down the children would never end. libvirt finds such a chain
+        // and refuses the tree as it refuses a missing parent.
+        let mut reached = vec![false; tree.entries.len()];
+        let mut todo: Vec<usize> = (0..tree.entries.len())
+            .filter(|&i| tree.entries[i].def.parent.is_none())
+            .collect();
+        while let Some(i) = todo.pop() {
+            if !std::mem::replace(&mut reached[i], true) {
+                todo.extend(&tree.entries[i].children);
+            }
+        }
+        if reached.contains(&false) {
+            return Err(internal("snapshots have inconsistent relations"));
+        }
         Ok(tree)
     }
 
@@ -663,5 +679,43 @@ mod tests {
         let e = SnapshotTree::parse("<ParallelsSavedStates>").unwrap_err();
         assert_eq!(e.code, ErrorCode::XmlDetail);
         assert_eq!(e.domain, ErrorDomain::Parallels);
+    }
+
+    #[test]
+    fn a_parent_loop_is_refused_not_walked() {
+        // The head names a snapshot nested below it: a's parent is b, b's
+        // parent is a. Listing b's descendants used to run forever.
+        let snap = |guid: &str, inner: &str| {
+            format!(
+                "<SavedStateItem guid='{guid}' state='poweroff'>\
+                 <DateTime>2024-01-01 00:00:00</DateTime>{inner}</SavedStateItem>"
+            )
+        };
+        let looped = format!(
+            "<ParallelsSavedStates><SavedStateItem guid='b'>{}</SavedStateItem></ParallelsSavedStates>",
+            snap("a", &snap("b", ""))
+        );
+        let e = SnapshotTree::parse(&looped).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InternalError);
+        assert_eq!(
+            e.message,
+            "internal error: snapshots have inconsistent relations"
+        );
+        let own_parent = format!(
+            "<ParallelsSavedStates><SavedStateItem guid='a'>{}</SavedStateItem></ParallelsSavedStates>",
+            snap("a", "")
+        );
+        assert_eq!(
+            SnapshotTree::parse(&own_parent).unwrap_err().message,
+            "internal error: snapshots have inconsistent relations"
+        );
+        let dangling = format!(
+            "<ParallelsSavedStates><SavedStateItem guid='gone'>{}</SavedStateItem></ParallelsSavedStates>",
+            snap("a", "")
+        );
+        assert_eq!(
+            SnapshotTree::parse(&dangling).unwrap_err().message,
+            "internal error: snapshots have inconsistent relations"
+        );
     }
 }

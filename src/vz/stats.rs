@@ -3,7 +3,7 @@
 //! turned into libvirt's block, interface, memory and domstats figures.
 
 use super::domain_xml::{Bus, DiskDevice, OsType};
-use super::domains::Domain;
+use super::domains::{sdk_error, Domain};
 use super::Driver;
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::sdk::Handle;
@@ -40,13 +40,9 @@ impl Driver {
     /// Asks the host for a guest's counters and waits for them.
     pub fn counters(self: &Arc<Self>, d: &Domain) -> VirResult<Counters> {
         let before = self.events.perf.lock().get(&d.uuid).map_or(0, |(s, _)| *s);
-        d.guest_handle().subscribe_perf_stats().map_err(|e| {
-            VirError::new(
-                ErrorCode::OperationFailed,
-                ErrorDomain::Parallels,
-                e.message,
-            )
-        })?;
+        // An SDK failure keeps its meaning (a guest gone is NO_DOMAIN, a
+        // timeout OPERATION_TIMEOUT), as every other SDK call's does.
+        d.guest_handle().subscribe_perf_stats().map_err(sdk_error)?;
         let deadline = Instant::now() + PERF_WAIT;
         let mut perf = self.events.perf.lock();
         loop {
@@ -118,13 +114,7 @@ pub fn disks(d: &Domain) -> Vec<StatDisk> {
 /// The capacity in bytes of each hard disk of `d`, in definition order
 /// (PrlVmDevHd_GetDiskSize; container file systems are not disks).
 pub fn capacities(d: &Domain) -> VirResult<Vec<u64>> {
-    let failed = |e: crate::sdk::SdkError| {
-        VirError::new(
-            ErrorCode::OperationFailed,
-            ErrorDomain::Parallels,
-            e.message,
-        )
-    };
+    let failed = sdk_error;
     let mut out = Vec::new();
     for dev in d
         .guest_handle()

@@ -1130,6 +1130,47 @@ fn a_corrupt_guest_file_is_reported_and_skipped() {
     });
 }
 
+/// A guest file that parses but holds what the host never accepts (four
+/// billion CPUs, no memory, an unknown type) is as corrupt as one that
+/// does not parse: reported and skipped, never served.
+#[test]
+fn a_guest_file_out_of_range_is_reported_and_skipped() {
+    let mut d = Daemon::start();
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.stop();
+    let guests = d.dir.join("store/guests");
+    let good =
+        fs::read_to_string(guests.join("1f0c6b2e-3a4d-4e5f-8a9b-0c1d2e3f4a5b.toml")).unwrap();
+    let line = |key: &str| {
+        good.lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key} in {good}"))
+            .to_string()
+    };
+    for (i, (key, bad)) in [("cpus", "4000000000"), ("ram_mb", "0"), ("vm_type", "7")]
+        .into_iter()
+        .enumerate()
+    {
+        let uuid = format!("00000000-0000-4000-8000-00000000000{i}");
+        let text = good
+            .replace("1f0c6b2e-3a4d-4e5f-8a9b-0c1d2e3f4a5b", &uuid)
+            .replace(&line("name"), &format!("name = \"bad-{key}\""))
+            .replace(&line(key), &format!("{key} = {bad}"));
+        fs::write(guests.join(format!("{uuid}.toml")), text).unwrap();
+    }
+    d.restart();
+    assert_eq!(
+        d.virsh(&["list", "--all", "--name"]).expect_ok().trim(),
+        "vm-basic"
+    );
+    wait_until("the skips are logged", Duration::from_secs(5), || {
+        let log = d.log_text();
+        log.contains("A guest has at most 1028 CPUs")
+            && log.contains("Memory and CPU count must be positive")
+            && log.contains("Unknown guest type")
+    });
+}
+
 /// CONNECT_BASELINE_CPU, which libvirt's vz driver has and Nova calls
 /// after getCapabilities: the host CPU of the capabilities is its own
 /// baseline; libvirt's errors otherwise.
@@ -1175,12 +1216,14 @@ def code(*a):
 print(code([cpu("AMD"), cpu("Intel")], 0))
 print(code([cpu("AMD", arch="aarch64")], 0)[0] == L.VIR_ERR_NO_SUPPORT)
 print(code([cpu("AMD")], L.VIR_CONNECT_BASELINE_CPU_MIGRATABLE)[0] == L.VIR_ERR_INVALID_ARG)
+twice = cpu("AMD").replace("</cpu>", "<feature name='svm'/></cpu>")
+print(code([cpu("AMD"), twice], 0) == (L.VIR_ERR_XML_ERROR, L.VIR_FROM_CPU, "XML error: CPU feature 'svm' specified more than once"))
 "#,
         uri = d.uri()
     );
     let out = python(&script);
     assert_eq!(
-        out.stdout, "(9, 31, 'operation failed: CPU vendors do not match')\nTrue\nTrue\n",
+        out.stdout, "(9, 31, 'operation failed: CPU vendors do not match')\nTrue\nTrue\nTrue\n",
         "{out:?}"
     );
 }

@@ -271,3 +271,136 @@ except libvirt.libvirtError as e:
     );
     python(&script).stdout.trim().to_string()
 }
+
+/// The host's counters refused (PrlVm_SubscribeToPerfStats failing): each
+/// statistics call gets the SDK's error with the code its SDK code maps
+/// to, as any other SDK call's failure; CONNECT_GET_ALL_DOMAIN_STATS fails
+/// as a whole, as libvirt's vz driver fails it at the first domain whose
+/// statistics it cannot read.
+#[test]
+fn statistics_the_host_refuses_keep_the_sdks_error_code() {
+    // PRL_ERR_VM_UUID_NOT_FOUND: the guest is gone, VIR_ERR_NO_DOMAIN.
+    let d = faulty("fail:PrlVm_SubscribeToPerfStats:0x80000105", "");
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
+    d.virsh(&["start", "vm-basic"]).expect_ok();
+    d.virsh(&["start", "ct-basic"]).expect_ok();
+    let script = format!(
+        r#"
+import libvirt
+c = libvirt.open("{uri}")
+dom = c.lookupByName("vm-basic")
+calls = [
+    ("memoryStats", lambda: dom.memoryStats()),
+    ("blockStats", lambda: dom.blockStats("")),
+    ("blockStatsFlags", lambda: dom.blockStatsFlags("", 0)),
+    ("vcpus", lambda: dom.vcpus()),
+    ("domainListGetStats", lambda: c.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_BALLOON)),
+    ("getAllDomainStats", lambda: c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_VCPU)),
+]
+for name, call in calls:
+    try:
+        call()
+        print(name, "answered")
+    except libvirt.libvirtError as e:
+        print(name, e.get_error_code(), e.get_error_domain(), e.get_error_message())
+# Only the state needs no counters.
+print(len(c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)))
+"#,
+        uri = d.uri()
+    );
+    let out = python(&script);
+    let msg = "42 48 Domain not found: Injected failure of PrlVm_SubscribeToPerfStats.";
+    let want: String = [
+        "memoryStats",
+        "blockStats",
+        "blockStatsFlags",
+        "vcpus",
+        "domainListGetStats",
+        "getAllDomainStats",
+    ]
+    .iter()
+    .map(|n| format!("{n} {msg}\n"))
+    .collect();
+    assert_eq!(out.stdout, format!("{want}2\n"), "{out:?}");
+}
+
+/// Runs `call` (python, on connection `c`, with `dom` = vm-basic) on a
+/// thread while `function` hangs in the host, and then, on the same
+/// connection, a lookup and getHostname, which must be answered while
+/// `call` still waits: a call that asks the SDK must not be run on the
+/// connection thread. Returns what `call` finally gave (its value, or
+/// its error's code and text).
+fn connection_answers_while(d: &Daemon, function: &str, call: &str) -> String {
+    let go = d.dir.join("go");
+    let script = format!(
+        r#"
+import libvirt, os, threading, time
+c = libvirt.open("{uri}")
+dom = c.lookupByName("vm-basic")
+out = []
+def calling():
+    try:
+        out.append({call})
+    except libvirt.libvirtError as e:
+        out.append((e.get_error_code(), e.get_error_message()))
+t = threading.Thread(target=calling)
+t.start()
+while not os.path.exists("{go}"):
+    time.sleep(0.02)
+print(c.lookupByName("vm-basic").name(), c.getHostname() != "", t.is_alive())
+t.join()
+print(out[0])
+"#,
+        uri = d.uri(),
+        go = go.display()
+    );
+    let run = std::thread::spawn(move || python(&script));
+    wait_until("the SDK call is in flight", Duration::from_secs(30), || {
+        d.log_text()
+            .contains(&format!("injected Hang in {function}"))
+            || run.is_finished()
+    });
+    std::fs::write(&go, "").unwrap();
+    let out = run.join().unwrap();
+    let mut lines = out.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("vm-basic True True"),
+        "the connection stalled behind {call}: {out:?}"
+    );
+    lines.next().unwrap_or_default().to_string()
+}
+
+/// `virsh list --with-snapshot` reads every guest's snapshot tree from the
+/// SDK: it runs on a worker, so the connection keeps answering while the
+/// SDK is slow, and a tree the SDK cannot give is an error, never "no
+/// snapshots".
+#[test]
+fn listing_by_snapshots_asks_the_sdk_off_the_connection_thread() {
+    let d = faulty("hang:PrlVm_GetSnapshotsTreeEx", "vz_job_timeout = 10\n");
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    let got = connection_answers_while(
+        &d,
+        "PrlVm_GetSnapshotsTreeEx",
+        "[x.name() for x in c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT)]",
+    );
+    assert_eq!(
+        got,
+        "(68, 'Timed out during operation: PrlVm_GetSnapshotsTreeEx did not finish within 10s; it was cancelled')"
+    );
+}
+
+/// `virsh dominfo` of a running guest reads its CPU time from the SDK's
+/// counters: on a worker, never on the connection thread.
+#[test]
+fn domain_info_of_a_running_guest_asks_the_sdk_off_the_connection_thread() {
+    let d = faulty("hang:PrlVm_SubscribeToPerfStats", "vz_job_timeout = 10\n");
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    d.virsh(&["start", "vm-basic"]).expect_ok();
+    let got = connection_answers_while(&d, "PrlVm_SubscribeToPerfStats", "dom.info()");
+    assert_eq!(
+        got,
+        "(68, 'Timed out during operation: PrlVm_SubscribeToPerfStats did not finish within 10s; it was cancelled')"
+    );
+}

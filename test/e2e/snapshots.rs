@@ -800,3 +800,56 @@ fn the_daemon_repeats_the_checks_clients_make_first() {
         [a.as_str()]
     );
 }
+
+/// The embedded host's store file of vm-basic.
+fn vm_basic_store(d: &Daemon) -> std::path::PathBuf {
+    d.dir
+        .join("store/guests/1f0c6b2e-3a4d-4e5f-8a9b-0c1d2e3f4a5b.toml")
+}
+
+/// vm-basic with snapshots a and b (b under a), its store then edited
+/// with the daemon down so that a's parent is b: a loop of parents.
+fn looped_snapshots(d: &mut Daemon) -> (String, String) {
+    d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
+    let a = create(d, "vm-basic", &[]);
+    let b = create(d, "vm-basic", &[]);
+    d.stop();
+    let path = vm_basic_store(d);
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches("parent = \"\"").count(), 1, "{text}");
+    fs::write(
+        &path,
+        text.replace("parent = \"\"", &format!("parent = \"{b}\"")),
+    )
+    .unwrap();
+    d.restart();
+    (a, b)
+}
+
+#[test]
+fn a_parent_loop_on_disk_is_an_error_not_a_hang() {
+    let mut d = Daemon::start();
+    let (a, _) = looped_snapshots(&mut d);
+    for args in [
+        vec!["snapshot-list", "vm-basic"],
+        vec!["snapshot-list", "vm-basic", "--tree"],
+        vec!["snapshot-list", "vm-basic", "--from", &a, "--descendants"],
+        vec!["snapshot-delete", "vm-basic", &a, "--children"],
+        // Not taken for "no snapshots".
+        vec!["list", "--all", "--with-snapshot"],
+        vec!["list", "--all", "--without-snapshot"],
+    ] {
+        let out = d.virsh(&args);
+        assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("error: operation failed: The snapshot tree of 'vm-basic' is damaged: the parents of the snapshot"),
+            "{args:?}: {out:?}"
+        );
+    }
+    // The rest of the daemon carries on, and nothing was thrown away.
+    assert_eq!(
+        d.virsh(&["list", "--all", "--name"]).expect_ok().trim(),
+        "vm-basic"
+    );
+    assert!(fs::read_to_string(vm_basic_store(&d)).unwrap().contains(&a));
+}

@@ -329,6 +329,19 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        // Regular files only: opening a FIFO (or a device) that happens to
+        // be named *.toml would wait for a writer for ever.
+        .filter(|p| match fs::metadata(p) {
+            Ok(m) if m.is_file() => true,
+            Ok(_) => {
+                log::error!("embedded host: {} is not a file; skipped", p.display());
+                false
+            }
+            Err(e) => {
+                log::error!("embedded host: cannot load {}: {e}; skipped", p.display());
+                false
+            }
+        })
         .collect();
     // Thousands of guests are read and parsed on every core: start-up time
     // is what a host with 10,000 guests notices first.
@@ -353,14 +366,12 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
     });
     for (p, r) in parsed {
         // A corrupt guest is reported and skipped, never deleted.
-        match r {
-            Ok(g) if !g.uuid.is_empty() && !g.name.is_empty() => {
+        // What register and commit refuse is as corrupt on disk.
+        match r.and_then(|g| validate(&g).map(|()| g).map_err(|(_, why)| why)) {
+            Ok(g) if !g.uuid.is_empty() => {
                 out.insert(g.uuid.clone(), g);
             }
-            Ok(_) => log::error!(
-                "embedded host: {} has no uuid or name; skipped",
-                p.display()
-            ),
+            Ok(_) => log::error!("embedded host: {} has no uuid; skipped", p.display()),
             Err(e) => log::error!("embedded host: cannot load {}: {e}; skipped", p.display()),
         }
     }
@@ -623,18 +634,20 @@ impl Host {
                     format!("The snapshot {guid} does not exist."),
                 )
             })?;
+        sound_tree(&g)?;
         let target = g.snapshots[at].clone();
         let mut doomed = vec![target.guid.clone()];
         if children {
             let mut i = 0;
             while i < doomed.len() {
                 let p = doomed[i].clone();
-                doomed.extend(
-                    g.snapshots
-                        .iter()
-                        .filter(|s| s.parent == p)
-                        .map(|s| s.guid.clone()),
-                );
+                let below: Vec<String> = g
+                    .snapshots
+                    .iter()
+                    .filter(|s| s.parent == p && !doomed.contains(&s.guid))
+                    .map(|s| s.guid.clone())
+                    .collect();
+                doomed.extend(below);
                 i += 1;
             }
         }
@@ -743,7 +756,9 @@ impl Host {
     /// PrlVm_GetSnapshotsTreeEx: the tree as the SDK's XML document, laid
     /// out as Virtuozzo's snapshot store writes it (see [`snapshot_tree_xml`]).
     pub fn snapshot_tree(&self, uuid: &str) -> Result<String, Fail> {
-        Ok(snapshot_tree_xml(&self.guest(uuid)?.snapshots))
+        let g = self.guest(uuid)?;
+        sound_tree(&g)?;
+        Ok(snapshot_tree_xml(&g.snapshots))
     }
 
     /// PrlVm_CommitEx: stores an edited configuration.
@@ -924,6 +939,59 @@ fn utc_now() -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
+/// Refuses a guest whose stored snapshots do not form a tree (a store
+/// edited or damaged on disk): a nameless or repeated GUID, a parent that
+/// does not exist, or a chain of parents that loops. Such a tree cannot
+/// be written as the SDK's nested document, and walking it never ends.
+fn sound_tree(g: &Guest) -> Result<(), Fail> {
+    let damaged = |why: String| {
+        Err((
+            PRL_ERR_OPERATION_FAILED,
+            format!("The snapshot tree of '{}' is damaged: {why}.", g.name),
+        ))
+    };
+    let mut kids: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for s in &g.snapshots {
+        if s.guid.is_empty() {
+            return damaged("a snapshot has no GUID".into());
+        }
+        if !seen.insert(s.guid.as_str()) {
+            return damaged(format!("the snapshot {} is there twice", s.guid));
+        }
+        kids.entry(s.parent.as_str()).or_default().push(&s.guid);
+    }
+    if let Some(s) = g
+        .snapshots
+        .iter()
+        .find(|s| !s.parent.is_empty() && !seen.contains(s.parent.as_str()))
+    {
+        return damaged(format!(
+            "the parent {} of the snapshot {} does not exist",
+            s.parent, s.guid
+        ));
+    }
+    // Every parent exists and every GUID is unique: what the roots do not
+    // reach hangs in (or below) a loop of parents.
+    let mut reached = std::collections::HashSet::new();
+    let mut todo: Vec<&str> = vec![""];
+    while let Some(p) = todo.pop() {
+        for &c in kids.get(p).into_iter().flatten() {
+            if reached.insert(c) {
+                todo.push(c);
+            }
+        }
+    }
+    if let Some(s) = g
+        .snapshots
+        .iter()
+        .find(|s| !reached.contains(s.guid.as_str()))
+    {
+        return damaged(format!("the parents of the snapshot {} loop", s.guid));
+    }
+    Ok(())
+}
+
 /// The snapshot tree as Virtuozzo's snapshot store (`Snapshots.xml`)
 /// writes it: root `ParallelsSavedStates`, one nameless head
 /// `SavedStateItem` (current itself when the current snapshot was deleted
@@ -935,8 +1003,8 @@ pub fn snapshot_tree_xml(snapshots: &[Snapshot]) -> String {
         return String::new();
     }
     let mut kids: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
-    // A damaged store may hold a snapshot that is its own parent; it is
-    // left out rather than followed forever.
+    // A damaged store may hold a snapshot that is its own parent, or one
+    // GUID twice; each is left out rather than followed forever.
     for s in snapshots
         .iter()
         .filter(|s| !s.guid.is_empty() && s.guid != s.parent)
@@ -953,12 +1021,16 @@ pub fn snapshot_tree_xml(snapshots: &[Snapshot]) -> String {
     // Iterative, so a long chain of snapshots cannot exhaust the stack:
     // each entry is an item to open, or (None) the close of the last one.
     let mut todo: Vec<(Option<&Snapshot>, usize)> = vec![(Some(&head), 1)];
+    let mut written = std::collections::HashSet::new();
     while let Some((item, depth)) = todo.pop() {
         let pad = "    ".repeat(depth);
         let Some(s) = item else {
             out.push_str(&format!("{pad}</SavedStateItem>\n"));
             continue;
         };
+        if !written.insert(s.guid.as_str()) {
+            continue;
+        }
         let state = match s.state {
             VMS_RUNNING => "poweron",
             VMS_PAUSED => "pause",
@@ -1019,6 +1091,11 @@ fn not_stopped(name: &str) -> Fail {
     )
 }
 
+/// The most CPUs a guest may have (as many as libvirt's vz driver says a
+/// Virtuozzo guest may): every CPU has its counters, and a store saying
+/// four billion must not make the host count them.
+pub const MAX_CPUS: u32 = 1028;
+
 fn validate(g: &Guest) -> Result<(), Fail> {
     if g.name.trim().is_empty() {
         return Err((PRL_ERR_INVALID_ARG, "The name must not be empty.".into()));
@@ -1027,6 +1104,12 @@ fn validate(g: &Guest) -> Result<(), Fail> {
         return Err((
             PRL_ERR_INVALID_ARG,
             "Memory and CPU count must be positive.".into(),
+        ));
+    }
+    if g.cpus > MAX_CPUS {
+        return Err((
+            PRL_ERR_INVALID_ARG,
+            format!("A guest has at most {MAX_CPUS} CPUs."),
         ));
     }
     if g.vm_type != PVT_VM && g.vm_type != PVT_CT {
@@ -1190,6 +1273,131 @@ mod tests {
         let tree = snapshot_tree_xml(&[snap("{a}", "", false), snap("{c}", "{c}", false)]);
         assert!(tree.contains("<SavedStateItem guid=\"\" state=\"poweroff\" current=\"yes\">"));
         assert!(!tree.contains("{c}"), "{tree}");
+    }
+
+    #[test]
+    fn a_damaged_store_is_refused_not_walked() {
+        let guest = |snapshots: Vec<Snapshot>| Guest {
+            name: "g".into(),
+            snapshots,
+            ..Guest::default()
+        };
+        let why = |snapshots| sound_tree(&guest(snapshots));
+        assert!(why(vec![snap("{a}", "", false), snap("{b}", "{a}", true)]).is_ok());
+        assert!(why(Vec::new()).is_ok());
+        for (snaps, want) in [
+            (
+                vec![snap("{a}", "{b}", false), snap("{b}", "{a}", false)],
+                "the parents of the snapshot {a} loop",
+            ),
+            (
+                vec![snap("{r}", "", false), snap("{c}", "{c}", false)],
+                "the parents of the snapshot {c} loop",
+            ),
+            (
+                // Below a loop, not in it.
+                vec![
+                    snap("{a}", "{b}", false),
+                    snap("{b}", "{a}", false),
+                    snap("{c}", "{a}", false),
+                ],
+                "the parents of the snapshot {a} loop",
+            ),
+            (
+                vec![snap("{a}", "", false), snap("{b}", "{gone}", false)],
+                "the parent {gone} of the snapshot {b} does not exist",
+            ),
+            (
+                vec![
+                    snap("{a}", "", false),
+                    snap("{b}", "{a}", false),
+                    snap("{a}", "{b}", false),
+                ],
+                "the snapshot {a} is there twice",
+            ),
+            (vec![snap("", "", false)], "a snapshot has no GUID"),
+        ] {
+            assert_eq!(
+                why(snaps),
+                Err((
+                    PRL_ERR_OPERATION_FAILED,
+                    format!("The snapshot tree of 'g' is damaged: {want}.")
+                ))
+            );
+        }
+        // The document itself never follows a GUID twice: a repeated one
+        // under its own descendant used to be written forever.
+        let tree = snapshot_tree_xml(&[
+            snap("{a}", "", false),
+            snap("{b}", "{a}", false),
+            snap("{a}", "{b}", false),
+        ]);
+        assert_eq!(tree.matches("guid=\"{a}\"").count(), 1, "{tree}");
+        assert_eq!(tree.matches("guid=\"{b}\"").count(), 1, "{tree}");
+    }
+
+    #[test]
+    fn loading_skips_what_is_not_a_guest_file() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-fifo-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sub.toml")).unwrap();
+        let good = Guest {
+            uuid: "{00000000-0000-4000-8000-0000000000aa}".into(),
+            name: "good".into(),
+            vm_type: PVT_VM,
+            ram_mb: 512,
+            cpus: 1,
+            ..Guest::default()
+        };
+        fs::write(dir.join("good.toml"), toml::to_string(&good).unwrap()).unwrap();
+        let fifo =
+            std::ffi::CString::new(dir.join("fifo.toml").into_os_string().into_encoded_bytes())
+                .unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        // Reading the FIFO waited for a writer that never comes.
+        let loaded = load(&dir);
+        assert_eq!(loaded.keys().collect::<Vec<_>>(), [&good.uuid]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_parent_loop_on_disk_fails_the_calls_that_walk_it() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-snaploop-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let _turn = TEST_TURN.lock();
+        deinit();
+        let uuid = "{00000000-0000-4000-8000-00000000100f}";
+        let g = Guest {
+            uuid: uuid.into(),
+            name: "looped".into(),
+            vm_type: PVT_VM,
+            ram_mb: 512,
+            cpus: 1,
+            snapshots: vec![snap("{a}", "{b}", false), snap("{b}", "{a}", true)],
+            ..Guest::default()
+        };
+        fs::create_dir_all(dir.join("guests")).unwrap();
+        fs::write(
+            dir.join("guests/00000000-0000-4000-8000-00000000100f.toml"),
+            toml::to_string(&g).unwrap(),
+        )
+        .unwrap();
+        set_store_dir(&dir);
+        init().expect("host starts");
+        let h = host().expect("host is up");
+        let e = h.snapshot_tree(uuid).unwrap_err();
+        assert_eq!(e.0, PRL_ERR_OPERATION_FAILED, "{e:?}");
+        assert!(e.1.contains("is damaged"), "{e:?}");
+        // Deleting a subtree walked the children round the loop for ever.
+        assert_eq!(
+            h.delete_snapshot(uuid, "{a}", true).unwrap_err().0,
+            PRL_ERR_OPERATION_FAILED
+        );
+        assert_eq!(h.guest(uuid).unwrap().snapshots.len(), 2, "nothing lost");
+        drop(h);
+        deinit();
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
