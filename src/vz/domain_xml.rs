@@ -540,6 +540,15 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
     if name.contains('/') {
         return Err(invalid(format!("name {name} cannot contain '/'")));
     }
+    // libvirt's vz driver refuses a newline in a name (reference 1.3,
+    // Define step 1): the name is a line in virsh's lists and in logs.
+    if name.contains('\n') {
+        return Err(VirError::new(
+            ErrorCode::XmlDetail,
+            ErrorDomain::Xml,
+            "invalid char in name: \n",
+        ));
+    }
     let uuid = match root.child("uuid") {
         Some(u) => Some(
             parse_uuid(&u.text)
@@ -1733,6 +1742,21 @@ mod tests {
                 "{bad}: {e:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_newline_in_the_name_is_refused() {
+        let e = parse(&VM.replace("<name>", "<name>a&#10;")).unwrap_err();
+        assert_eq!(
+            (e.code, e.domain, e.message.as_str()),
+            (
+                ErrorCode::XmlDetail,
+                ErrorDomain::Xml,
+                "invalid char in name: \n"
+            )
+        );
+        // Around the name it is only layout.
+        assert!(parse(&VM.replace("<name>", "<name>\n  ")).is_ok());
     }
 
     #[test]

@@ -233,3 +233,39 @@ fn interface_stats_by_host_name_and_counters_still_while_paused() {
         ) > before
     });
 }
+
+/// Issue 4 (reference 1.3, Define step 1): a name with a newline in it is
+/// refused as libvirt refuses it, and no guest is created.
+#[test]
+fn a_newline_in_a_name_is_refused() {
+    let d = Daemon::start();
+    let xml = d.dir.join("nl.xml");
+    fs::write(
+        &xml,
+        "<domain type='vz'><name>two&#10;lines</name><memory unit='MiB'>512</memory>\
+         <vcpu>1</vcpu><os><type>hvm</type></os></domain>",
+    )
+    .unwrap();
+    let out = d.virsh(&["define", xml.to_str().unwrap()]);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: Failed to define domain from {}\nerror: invalid char in name: \n\n",
+            xml.display()
+        ),
+        "{out:?}"
+    );
+    assert_eq!(d.virsh(&["list", "--all", "--name"]).expect_ok(), "\n");
+    let script = format!(
+        r#"
+import libvirt
+try:
+    libvirt.open({uri:?}).defineXML(open({xml:?}).read())
+except libvirt.libvirtError as e:
+    print(e.get_error_code() == libvirt.VIR_ERR_XML_DETAIL, e.get_error_domain() == libvirt.VIR_FROM_XML)
+"#,
+        uri = d.uri(),
+        xml = xml.display().to_string()
+    );
+    assert_eq!(python(&script).expect_ok(), "True True\n");
+}
