@@ -329,3 +329,81 @@ fn units_carry_what_a_distribution_needs() {
         }
     }
 }
+
+/// Issue 4 (reference 3.4/3.5): guest addresses and default gateways on
+/// interfaces go to the SDK (addresses, DHCP off for a family that has
+/// one, gateways) and come back in dumpxml, through define, update-device
+/// and a restart; a route other than a default one is refused.
+#[test]
+fn interface_addresses_and_default_gateways_round_trip() {
+    let mut d = Daemon::start();
+    let xml = d.dir.join("ctip.xml");
+    fs::write(
+        &xml,
+        "<domain type='vz'><name>ctip</name><memory unit='MiB'>512</memory><vcpu>1</vcpu>\
+         <os><type>exe</type><init>/sbin/init</init></os><devices>\
+         <filesystem type='template'><source name='centos-7-x86_64'/><target dir='/'/></filesystem>\
+         <interface type='network'><mac address='42:1c:00:aa:00:02'/><source network='host-routed'/>\
+         <ip address='10.0.0.2' family='ipv4' prefix='24'/><ip address='fd00::2' prefix='64'/>\
+         <route family='ipv4' address='0.0.0.0' prefix='0' gateway='10.0.0.1'/>\
+         <route address='::' gateway='fd00::1'/></interface>\
+         <interface type='bridge'><mac address='42:1c:00:aa:00:01'/><source bridge='br0'/>\
+         <ip address='192.168.1.5'/></interface>\
+         </devices></domain>",
+    )
+    .unwrap();
+    d.virsh(&["define", xml.to_str().unwrap()]).expect_ok();
+    let nics = |d: &Daemon| -> String {
+        let x = d.virsh(&["dumpxml", "ctip"]).expect_ok().to_string();
+        x.lines()
+            .filter(|l| l.contains("<ip ") || l.contains("<route "))
+            .map(|l| format!("{}\n", l.trim()))
+            .collect()
+    };
+    let want = "<ip address='10.0.0.2' family='ipv4' prefix='24'/>\n\
+                <ip address='fd00::2' family='ipv6' prefix='64'/>\n\
+                <route family='ipv4' address='0.0.0.0' prefix='0' gateway='10.0.0.1'/>\n\
+                <route family='ipv6' address='::' prefix='0' gateway='fd00::1'/>\n\
+                <ip address='192.168.1.5' family='ipv4'/>\n";
+    assert_eq!(nics(&d), want);
+    // What dumpxml shows defines the same guest.
+    let dumped = d.dir.join("ctip-dump.xml");
+    fs::write(&dumped, d.virsh(&["dumpxml", "ctip"]).expect_ok()).unwrap();
+    d.virsh(&["define", dumped.to_str().unwrap()]).expect_ok();
+    assert_eq!(nics(&d), want);
+    // An interface's addresses change with update-device.
+    let nic = d.dir.join("nic.xml");
+    fs::write(
+        &nic,
+        "<interface type='bridge'><mac address='42:1c:00:aa:00:01'/><source bridge='br0'/>\
+         <ip address='192.168.1.6' prefix='24'/><route address='0.0.0.0' gateway='192.168.1.1'/>\
+         </interface>",
+    )
+    .unwrap();
+    d.virsh(&["update-device", "ctip", nic.to_str().unwrap(), "--config"])
+        .expect_ok();
+    let changed = want.replace(
+        "<ip address='192.168.1.5' family='ipv4'/>\n",
+        "<ip address='192.168.1.6' family='ipv4' prefix='24'/>\n\
+         <route family='ipv4' address='0.0.0.0' prefix='0' gateway='192.168.1.1'/>\n",
+    );
+    assert_eq!(nics(&d), changed);
+    // Kept by the host across a restart of the daemon.
+    d.stop();
+    d.restart();
+    assert_eq!(nics(&d), changed);
+    // Only default routes, as libvirt's vz driver.
+    fs::write(
+        &nic,
+        "<interface type='bridge'><mac address='42:1c:00:aa:00:01'/><source bridge='br0'/>\
+         <route address='10.1.0.0' prefix='16' gateway='192.168.1.1'/></interface>",
+    )
+    .unwrap();
+    let out = d.virsh(&["update-device", "ctip", nic.to_str().unwrap(), "--config"]);
+    assert!(
+        out.stderr
+            .contains("error: unsupported configuration: Support only default gateway"),
+        "{out:?}"
+    );
+    assert_eq!(nics(&d), changed);
+}
