@@ -1259,7 +1259,7 @@ fn family_of(e: &Element, what: &str) -> VirResult<Option<bool>> {
 fn parse_guest_ip(e: &Element) -> VirResult<(std::net::IpAddr, u8)> {
     if e.attr("peer").is_some() {
         return Err(unsupported(
-            "interface ip element 'peer' is not supported by vz driver".into(),
+            "interface ip attribute 'peer' is not supported by virtvzd".into(),
         ));
     }
     let a = e
