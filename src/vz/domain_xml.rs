@@ -1873,6 +1873,10 @@ mod tests {
             ]
         );
         assert_eq!(i.gateways, ["fd00::1".parse::<std::net::IpAddr>().unwrap()]);
+        // What is formatted parses back to the same definition.
+        let uuid = [7; 16];
+        let back = parse(&format_xml(&def, &uuid, None, true)).unwrap();
+        assert_eq!(back.interfaces, def.interfaces);
         for (x, code, needle) in [
             ("<ip prefix='24'/>", ErrorCode::XmlError, "Missing required address"),
             ("<ip address='10.0.0.300'/>", ErrorCode::XmlError, "Invalid address"),
