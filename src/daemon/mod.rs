@@ -295,11 +295,13 @@ impl Startup {
                     .unix_sock_dir
                     .clone()
                     .unwrap_or_else(|| self.paths.sock_dir.clone());
-                sockets::ensure_dir(&dir, self.paths.privileged)?;
+                // The group first: a name that does not resolve must
+                // leave no socket directory behind.
                 let group = match &config.unix_sock_group {
                     Some(g) => Some(sockets::group_id(g)?),
                     None => None,
                 };
+                sockets::ensure_dir(&dir, self.paths.privileged)?;
                 let backlog = config.max_queued_clients;
                 let mut plan = vec![(
                     Role::ReadWrite,

@@ -124,6 +124,8 @@ pub mod handle_type {
     pub const PHT_VIRTUAL_DEV_SERIAL_PORT: u32 = 268_435_469;
     /// A boot order entry.
     pub const PHT_BOOT_DEVICE: u32 = 268_435_497;
+    /// A list of strings (PrlApi_CreateStringsList).
+    pub const PHT_STRINGS_LIST: u32 = 268_435_498;
     /// An event parameter.
     pub const PHT_EVENT_PARAMETER: u32 = 268_435_486;
     /// Server facts.
@@ -378,6 +380,7 @@ mod tests {
             (PHT_EVENT, 0x1000_0012),
             (PHT_RESULT, 0x1000_0013),
             (PHT_VM_INFO, 0x1000_0014),
+            (PHT_STRINGS_LIST, 0x1000_002a),
             (PHT_EVENT_PARAMETER, 0x1000_001e),
             (PHT_SERVER_INFO, 0x1000_0028),
             (PHT_BOOT_DEVICE, 0x1000_0029),

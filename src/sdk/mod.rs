@@ -808,6 +808,78 @@ impl Device {
     guest_str!(mount_point => PrlVmDevHd_GetMountPoint, set_mount_point => PrlVmDevHd_SetMountPoint);
     guest_str!(serial_number => PrlVmDevHd_GetSerialNumber, set_serial_number => PrlVmDevHd_SetSerialNumber);
     guest_bool!(prevent_mac_spoof => PrlVmDevNet_IsPktFilterPreventMacSpoof, set_prevent_mac_spoof => PrlVmDevNet_SetPktFilterPreventMacSpoof);
+    guest_str!(gateway => PrlVmDevNet_GetDefaultGateway, set_gateway => PrlVmDevNet_SetDefaultGateway);
+    guest_str!(gateway6 => PrlVmDevNet_GetDefaultGatewayIPv6, set_gateway6 => PrlVmDevNet_SetDefaultGatewayIPv6);
+
+    /// `PrlVmDevNet_SetConfigureWithDhcp`, `PrlVmDevNet_SetConfigureWithDhcpIPv6`
+    /// and `PrlVmDevNet_SetAutoApply`, as libvirt's driver sets them with
+    /// the addresses.
+    pub fn set_dhcp_and_auto_apply(&self, dhcp4: bool, dhcp6: bool) -> Result<(), SdkError> {
+        let t = self.t();
+        for (f, v, what) in [
+            (
+                t.PrlVmDevNet_SetConfigureWithDhcp,
+                dhcp4,
+                "PrlVmDevNet_SetConfigureWithDhcp",
+            ),
+            (
+                t.PrlVmDevNet_SetConfigureWithDhcpIPv6,
+                dhcp6,
+                "PrlVmDevNet_SetConfigureWithDhcpIPv6",
+            ),
+            (t.PrlVmDevNet_SetAutoApply, true, "PrlVmDevNet_SetAutoApply"),
+        ] {
+            // SAFETY: live device handle.
+            check(unsafe { f(self.h.raw, v as PRL_BOOL) }, what)?;
+        }
+        Ok(())
+    }
+
+    /// `PrlVmDevNet_GetNetAddresses`: the guest addresses ("addr/mask").
+    pub fn net_addresses(&self) -> Result<Vec<String>, SdkError> {
+        let sdk = &self.h.sdk;
+        let list = sdk.new_handle("PrlVmDevNet_GetNetAddresses", |p| {
+            // SAFETY: live device handle, out-pointer.
+            unsafe { (self.t().PrlVmDevNet_GetNetAddresses)(self.h.raw, p) }
+        })?;
+        let mut n: PRL_UINT32 = 0;
+        // SAFETY: live list handle, valid out-pointer.
+        check(
+            unsafe { (self.t().PrlStrList_GetItemsCount)(list.raw, &mut n) },
+            "PrlStrList_GetItemsCount",
+        )?;
+        (0..n)
+            .map(|i| {
+                sdk.string("PrlStrList_GetItem", |buf, len| {
+                    // SAFETY: live list handle, index in range; buffer
+                    // contract kept by string().
+                    unsafe { (self.t().PrlStrList_GetItem)(list.raw, i, buf, len) }
+                })
+            })
+            .collect()
+    }
+
+    /// `PrlVmDevNet_SetNetAddresses` with a list made by
+    /// `PrlApi_CreateStringsList` and `PrlStrList_AddItem`.
+    pub fn set_net_addresses(&self, items: &[String]) -> Result<(), SdkError> {
+        let list = self.h.sdk.new_handle("PrlApi_CreateStringsList", |p| {
+            // SAFETY: out-pointer.
+            unsafe { (self.t().PrlApi_CreateStringsList)(p) }
+        })?;
+        for item in items {
+            let c = cstring(item)?;
+            // SAFETY: live list handle, NUL-terminated string.
+            check(
+                unsafe { (self.t().PrlStrList_AddItem)(list.raw, c.as_ptr()) },
+                "PrlStrList_AddItem",
+            )?;
+        }
+        // SAFETY: live device and list handles.
+        check(
+            unsafe { (self.t().PrlVmDevNet_SetNetAddresses)(self.h.raw, list.raw) },
+            "PrlVmDevNet_SetNetAddresses",
+        )
+    }
 
     /// `PrlVmDevHd_GetDiskSize`: the disk's size in MiB.
     pub fn disk_size_mb(&self) -> Result<u32, SdkError> {

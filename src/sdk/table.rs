@@ -53,6 +53,10 @@ macro_rules! for_each_sdk_function {
             PrlHandle_Free(handle: PRL_HANDLE) -> PRL_RESULT;
             PrlHandle_AddRef(handle: PRL_HANDLE) -> PRL_RESULT;
             PrlHandle_GetType(handle: PRL_HANDLE, kind: *mut PRL_ENUM) -> PRL_RESULT;
+            PrlApi_CreateStringsList(list: PRL_HANDLE_PTR) -> PRL_RESULT;
+            PrlStrList_AddItem(list: PRL_HANDLE, item: PRL_CONST_STR) -> PRL_RESULT;
+            PrlStrList_GetItemsCount(list: PRL_HANDLE, count: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlStrList_GetItem(list: PRL_HANDLE, index: PRL_UINT32, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
             PrlEvent_GetType(event: PRL_HANDLE, kind: *mut PRL_ENUM) -> PRL_RESULT;
             PrlEvent_GetIssuerId(event: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
             PrlEvent_GetParamByName(event: PRL_HANDLE, name: PRL_CONST_STR, param: PRL_HANDLE_PTR) -> PRL_RESULT;
@@ -151,6 +155,15 @@ macro_rules! for_each_sdk_function {
             PrlVmDevNet_SetAdapterType(dev: PRL_HANDLE, model: PRL_UINT32) -> PRL_RESULT;
             PrlVmDevNet_IsPktFilterPreventMacSpoof(dev: PRL_HANDLE, on: *mut PRL_BOOL) -> PRL_RESULT;
             PrlVmDevNet_SetPktFilterPreventMacSpoof(dev: PRL_HANDLE, on: PRL_BOOL) -> PRL_RESULT;
+            PrlVmDevNet_GetNetAddresses(dev: PRL_HANDLE, list: PRL_HANDLE_PTR) -> PRL_RESULT;
+            PrlVmDevNet_SetNetAddresses(dev: PRL_HANDLE, list: PRL_HANDLE) -> PRL_RESULT;
+            PrlVmDevNet_GetDefaultGateway(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlVmDevNet_SetDefaultGateway(dev: PRL_HANDLE, gateway: PRL_CONST_STR) -> PRL_RESULT;
+            PrlVmDevNet_GetDefaultGatewayIPv6(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlVmDevNet_SetDefaultGatewayIPv6(dev: PRL_HANDLE, gateway: PRL_CONST_STR) -> PRL_RESULT;
+            PrlVmDevNet_SetConfigureWithDhcp(dev: PRL_HANDLE, on: PRL_BOOL) -> PRL_RESULT;
+            PrlVmDevNet_SetConfigureWithDhcpIPv6(dev: PRL_HANDLE, on: PRL_BOOL) -> PRL_RESULT;
+            PrlVmDevNet_SetAutoApply(dev: PRL_HANDLE, on: PRL_BOOL) -> PRL_RESULT;
             PrlVmDevSerial_GetSocketMode(dev: PRL_HANDLE, mode: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmDevSerial_SetSocketMode(dev: PRL_HANDLE, mode: PRL_UINT32) -> PRL_RESULT;
             PrlVmDevHd_GetMountPoint(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;

@@ -105,6 +105,11 @@ pub struct Interface {
     pub link_up: bool,
     /// `trustGuestRxFilters` (the SDK's MAC spoofing filter).
     pub trust_guest_rx_filters: bool,
+    /// Guest addresses (`<ip>`) with their prefix lengths.
+    pub ips: Vec<(std::net::IpAddr, u8)>,
+    /// Default gateways (`<route>` to 0.0.0.0/0 or ::/0), at most one per
+    /// address family.
+    pub gateways: Vec<std::net::IpAddr>,
 }
 
 /// The VNC `<graphics>`.
@@ -539,6 +544,15 @@ pub fn parse(xml: &str) -> VirResult<DomainDef> {
         .ok_or_else(|| invalid("missing name information".into()))?;
     if name.contains('/') {
         return Err(invalid(format!("name {name} cannot contain '/'")));
+    }
+    // libvirt's vz driver refuses a newline in a name (reference 1.3,
+    // Define step 1): the name is a line in virsh's lists and in logs.
+    if name.contains('\n') {
+        return Err(VirError::new(
+            ErrorCode::XmlDetail,
+            ErrorDomain::Xml,
+            "invalid char in name: \n",
+        ));
     }
     let uuid = match root.child("uuid") {
         Some(u) => Some(
@@ -1141,7 +1155,7 @@ fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
     for c in &d.children {
         if !matches!(
             c.name.as_str(),
-            "source" | "mac" | "model" | "target" | "alias" | "link"
+            "source" | "mac" | "model" | "target" | "alias" | "link" | "ip" | "route"
         ) {
             return Err(unsupported(format!(
                 "interface element '{}' is not supported by vz driver",
@@ -1201,7 +1215,24 @@ fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
             )))
         }
     };
+    let mut ips = Vec::new();
+    for ip in d.children.iter().filter(|c| c.name == "ip") {
+        ips.push(parse_guest_ip(ip)?);
+    }
+    let mut gateways: Vec<std::net::IpAddr> = Vec::new();
+    for r in d.children.iter().filter(|c| c.name == "route") {
+        let gw = parse_default_route(r)?;
+        if gateways.iter().any(|g| g.is_ipv4() == gw.is_ipv4()) {
+            return Err(unsupported(format!(
+                "Support only one IPv{} default gateway",
+                if gw.is_ipv4() { 4 } else { 6 }
+            )));
+        }
+        gateways.push(gw);
+    }
     Ok(Interface {
+        ips,
+        gateways,
         source,
         mac,
         model: if vm { model } else { None },
@@ -1212,6 +1243,73 @@ fn parse_interface(d: &Element, vm: bool) -> VirResult<Interface> {
         link_up,
         trust_guest_rx_filters,
     })
+}
+
+/// The address family an `<ip>` or `<route>` names, if any.
+fn family_of(e: &Element, what: &str) -> VirResult<Option<bool>> {
+    match e.attr("family") {
+        None => Ok(None),
+        Some("ipv4") => Ok(Some(true)),
+        Some("ipv6") => Ok(Some(false)),
+        Some(other) => Err(invalid(format!("Invalid family '{other}' in {what}"))),
+    }
+}
+
+/// An `<ip address= prefix= family=>` of an interface.
+fn parse_guest_ip(e: &Element) -> VirResult<(std::net::IpAddr, u8)> {
+    if e.attr("peer").is_some() {
+        return Err(unsupported(
+            "interface ip attribute 'peer' is not supported by virtvzd".into(),
+        ));
+    }
+    let a = e
+        .attr("address")
+        .ok_or_else(|| invalid("Missing required address in <ip>".into()))?;
+    let family = family_of(e, "<ip>")?;
+    let addr = a
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .filter(|x| family.is_none_or(|v4| v4 == x.is_ipv4()))
+        .ok_or_else(|| invalid(format!("Invalid address '{a}' in <ip>")))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match e.attr("prefix") {
+        None => 0,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| invalid(format!("Invalid prefix value '{p}' in <ip>")))?,
+    };
+    Ok((addr, prefix))
+}
+
+/// A `<route>` of an interface: only a default route, as libvirt's vz
+/// driver takes them (the gateway is all the SDK keeps).
+fn parse_default_route(e: &Element) -> VirResult<std::net::IpAddr> {
+    let a = e
+        .attr("address")
+        .ok_or_else(|| invalid("Missing required address attribute in route definition".into()))?;
+    let g = e
+        .attr("gateway")
+        .ok_or_else(|| invalid("Missing required gateway attribute in route definition".into()))?;
+    let family = family_of(e, "route definition")?;
+    let parse = |s: &str, what: &str| -> VirResult<std::net::IpAddr> {
+        s.parse::<std::net::IpAddr>()
+            .ok()
+            .filter(|x| family.is_none_or(|v4| v4 == x.is_ipv4()))
+            .ok_or_else(|| invalid(format!("Bad {what} address '{s}' in route definition")))
+    };
+    let dest = parse(a, "network")?;
+    let gw = parse(g, "gateway")?;
+    if dest.is_ipv4() != gw.is_ipv4() {
+        return Err(invalid(format!(
+            "Invalid route definition: address '{a}' and gateway '{g}' are of different families"
+        )));
+    }
+    if !dest.is_unspecified() {
+        return Err(unsupported("Support only default gateway".into()));
+    }
+    Ok(gw)
 }
 
 fn parse_graphics(d: &Element) -> VirResult<Graphics> {
@@ -1601,6 +1699,24 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
             i.mac,
             xml_escape_attr(name)
         ));
+        for (ip, prefix) in &i.ips {
+            let family = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
+            x.push_str(&format!("      <ip address='{ip}' family='{family}'"));
+            if *prefix != 0 {
+                x.push_str(&format!(" prefix='{prefix}'"));
+            }
+            x.push_str("/>\n");
+        }
+        for gw in &i.gateways {
+            let (family, any) = if gw.is_ipv4() {
+                ("ipv4", "0.0.0.0")
+            } else {
+                ("ipv6", "::")
+            };
+            x.push_str(&format!(
+                "      <route family='{family}' address='{any}' prefix='0' gateway='{gw}'/>\n"
+            ));
+        }
         if let Some(t) = &i.target {
             x.push_str(&format!("      <target dev='{}'/>\n", xml_escape_attr(t)));
         }
@@ -1733,6 +1849,68 @@ mod tests {
                 "{bad}: {e:?}"
             );
         }
+    }
+
+    #[test]
+    fn interface_addresses_and_routes() {
+        let nic = |x: &str| {
+            VM.replace(
+                "</domain>",
+                &format!("<devices><interface type='bridge'><source bridge='br0'/>{x}</interface></devices></domain>"),
+            )
+        };
+        let def = parse(&nic(
+            "<ip address='10.0.0.2' prefix='24'/><ip address='fd00::2' family='ipv6'/>\
+             <route address='::' prefix='0' gateway='fd00::1'/>",
+        ))
+        .unwrap();
+        let i = &def.interfaces[0];
+        assert_eq!(
+            i.ips,
+            [
+                ("10.0.0.2".parse().unwrap(), 24),
+                ("fd00::2".parse().unwrap(), 0)
+            ]
+        );
+        assert_eq!(i.gateways, ["fd00::1".parse::<std::net::IpAddr>().unwrap()]);
+        // What is formatted parses back to the same definition.
+        let uuid = [7; 16];
+        let back = parse(&format_xml(&def, &uuid, None, true)).unwrap();
+        assert_eq!(back.interfaces, def.interfaces);
+        for (x, code, needle) in [
+            ("<ip prefix='24'/>", ErrorCode::XmlError, "Missing required address"),
+            ("<ip address='10.0.0.300'/>", ErrorCode::XmlError, "Invalid address"),
+            ("<ip address='10.0.0.3' family='ipv6'/>", ErrorCode::XmlError, "Invalid address"),
+            ("<ip address='10.0.0.3' prefix='33'/>", ErrorCode::XmlError, "Invalid prefix"),
+            ("<ip address='10.0.0.3' peer='10.0.0.4'/>", ErrorCode::ConfigUnsupported, "peer"),
+            ("<route address='0.0.0.0'/>", ErrorCode::XmlError, "gateway attribute"),
+            ("<route address='0.0.0.0' gateway='fd00::1'/>", ErrorCode::XmlError, "different families"),
+            ("<route address='10.1.0.0' prefix='16' gateway='10.0.0.1'/>", ErrorCode::ConfigUnsupported, "only default gateway"),
+            (
+                "<route address='0.0.0.0' gateway='10.0.0.1'/><route address='0.0.0.0' gateway='10.0.0.9'/>",
+                ErrorCode::ConfigUnsupported,
+                "only one IPv4",
+            ),
+        ] {
+            let e = parse(&nic(x)).unwrap_err();
+            assert_eq!(e.code, code, "{x}: {e:?}");
+            assert!(e.message.contains(needle), "{x}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_newline_in_the_name_is_refused() {
+        let e = parse(&VM.replace("<name>", "<name>a&#10;")).unwrap_err();
+        assert_eq!(
+            (e.code, e.domain, e.message.as_str()),
+            (
+                ErrorCode::XmlDetail,
+                ErrorDomain::Xml,
+                "invalid char in name: \n"
+            )
+        );
+        // Around the name it is only layout.
+        assert!(parse(&VM.replace("<name>", "<name>\n  ")).is_ok());
     }
 
     #[test]

@@ -774,6 +774,29 @@ fn bus_of(iface: u32) -> Bus {
 }
 
 /// "42:1c:00:aa:bb:cc" from the SDK's "421C00AABBCC".
+/// A guest address as the SDK lists it, "addr/prefix" or (as a real
+/// dispatcher reports IPv4) "addr/netmask".
+fn guest_ip_from_sdk(s: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, mask) = s.split_once('/')?;
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    let prefix = match mask.parse::<u8>() {
+        Ok(p) => p,
+        Err(_) => match mask.parse::<std::net::IpAddr>().ok()? {
+            std::net::IpAddr::V4(m) => {
+                let bits = u32::from(m);
+                (bits.leading_ones() + bits.trailing_zeros() == 32)
+                    .then_some(bits.leading_ones() as u8)?
+            }
+            std::net::IpAddr::V6(m) => {
+                let bits = u128::from(m);
+                (bits.leading_ones() + bits.trailing_zeros() == 128)
+                    .then_some(bits.leading_ones() as u8)?
+            }
+        },
+    };
+    Some((addr, prefix))
+}
+
 fn mac_from_sdk(s: &str) -> String {
     let hex: String = s
         .chars()
@@ -837,7 +860,18 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
             _ => None,
         };
         let target = d.host_iface()?;
+        let ips = d
+            .net_addresses()?
+            .iter()
+            .filter_map(|a| guest_ip_from_sdk(a))
+            .collect();
+        let gateways = [d.gateway()?, d.gateway6()?]
+            .iter()
+            .filter_map(|g| g.parse().ok())
+            .collect();
         def.interfaces.push(Interface {
+            ips,
+            gateways,
             source,
             mac: mac_from_sdk(&d.mac()?),
             model: if ct { None } else { model.map(str::to_string) },
@@ -998,6 +1032,23 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
         })?;
         d.set_connected(i.link_up)?;
         d.set_prevent_mac_spoof(i.trust_guest_rx_filters)?;
+        // As libvirt's driver: addresses as "addr/prefix", DHCP for each
+        // family without one, the settings applied by the guest tools.
+        let has4 = i.ips.iter().any(|(a, _)| a.is_ipv4());
+        let has6 = i.ips.iter().any(|(a, _)| a.is_ipv6());
+        if has4 || has6 {
+            let items: Vec<String> = i.ips.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+            d.set_net_addresses(&items)?;
+        }
+        d.set_dhcp_and_auto_apply(!has4, !has6)?;
+        let gw = |v4: bool| {
+            i.gateways
+                .iter()
+                .find(|g| g.is_ipv4() == v4)
+                .map_or(String::new(), |g| g.to_string())
+        };
+        d.set_gateway(&gw(true))?;
+        d.set_gateway6(&gw(false))?;
     }
     for s in &def.serials {
         let d = g.create_device(PDE_SERIAL_PORT)?;
@@ -1139,6 +1190,23 @@ mod tests {
         assert!(driver.begin_job(&b).is_ok());
         drop(held);
         assert!(driver.begin_job(&a).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::guest_ip_from_sdk;
+
+    #[test]
+    fn guest_addresses_as_the_sdk_lists_them() {
+        let ip = |s: &str| guest_ip_from_sdk(s).map(|(a, p)| (a.to_string(), p));
+        assert_eq!(ip("10.0.0.2/24"), Some(("10.0.0.2".into(), 24)));
+        assert_eq!(ip("10.0.0.2/255.255.255.0"), Some(("10.0.0.2".into(), 24)));
+        assert_eq!(ip("fd00::2/64"), Some(("fd00::2".into(), 64)));
+        assert_eq!(ip("fd00::2/ffff:ffff::"), Some(("fd00::2".into(), 32)));
+        assert_eq!(ip("10.0.0.2/255.0.255.0"), None);
+        assert_eq!(ip("10.0.0.2"), None);
+        assert_eq!(ip("nonsense/24"), None);
     }
 }
 

@@ -1006,7 +1006,9 @@ fn every_rejected_feature_is_config_unsupported() {
         (nic("<filterref filter='clean-traffic'/>"), "'filterref'"),
         (nic("<vlan trunk='yes'><tag id='42'/></vlan>"), "'vlan'"),
         (nic("<tune><sndbuf>1600</sndbuf></tune>"), "'tune'"),
-        (nic("<ip address='10.0.0.2' prefix='24'/>"), "'ip'"),
+        (nic("<route address='10.1.0.0' prefix='16' gateway='10.0.0.1'/>"), "Support only default gateway"),
+        (nic("<route address='0.0.0.0' gateway='10.0.0.1'/><route address='0.0.0.0' gateway='10.0.0.2'/>"), "Support only one IPv4 default gateway"),
+        (nic("<ip address='10.0.0.2' peer='10.0.0.1'/>"), "'peer'"),
         (dev("<interface type='network'><source network='n' portgroup='p'/></interface>"), "portgroup"),
         // Graphics and video.
         (dev("<graphics type='spice'/>"), "graphics type 'spice'"),

@@ -10,6 +10,7 @@ mod devices;
 mod domain;
 mod events;
 mod faults;
+mod gaps;
 mod harness;
 mod rpc;
 mod sdk;

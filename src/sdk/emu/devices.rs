@@ -227,6 +227,59 @@ dev_str! {
     PrlVmDevNet_GetVirtualNetworkId / PrlVmDevNet_SetVirtualNetworkId => network;
     PrlVmDevHd_GetMountPoint / PrlVmDevHd_SetMountPoint => mount_point;
     PrlVmDevHd_GetSerialNumber / PrlVmDevHd_SetSerialNumber => serial_number;
+    PrlVmDevNet_GetDefaultGateway / PrlVmDevNet_SetDefaultGateway => gateway;
+    PrlVmDevNet_GetDefaultGatewayIPv6 / PrlVmDevNet_SetDefaultGatewayIPv6 => gateway6;
+}
+
+macro_rules! dev_set_bool {
+    ($($set:ident => $field:ident;)*) => {$(
+        /// Boolean setter of a device (the driver never reads it back).
+        pub unsafe extern "C" fn $set(h: PRL_HANDLE, v: PRL_BOOL) -> PRL_RESULT {
+            rc(with_dev(h, |d| {
+                d.$field = v != 0;
+                PRL_ERR_SUCCESS
+            }))
+        }
+    )*};
+}
+
+dev_set_bool! {
+    PrlVmDevNet_SetConfigureWithDhcp => dhcp;
+    PrlVmDevNet_SetConfigureWithDhcpIPv6 => dhcp6;
+    PrlVmDevNet_SetAutoApply => auto_apply;
+}
+
+/// PrlVmDevNet_GetNetAddresses: a new string list of the addresses.
+pub unsafe extern "C" fn PrlVmDevNet_GetNetAddresses(
+    h: PRL_HANDLE,
+    list: PRL_HANDLE_PTR,
+) -> PRL_RESULT {
+    let items = match with_dev(h, |d| d.net_addresses.clone()) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let handle = new_handle(Arc::new(Object::StringList(parking_lot::Mutex::new(items))));
+    // SAFETY: out-pointer from the caller.
+    let r = unsafe { out(list, handle) };
+    if r != PRL_ERR_SUCCESS {
+        super::handles::free(handle);
+    }
+    r
+}
+
+/// PrlVmDevNet_SetNetAddresses: the addresses become the list's items.
+pub unsafe extern "C" fn PrlVmDevNet_SetNetAddresses(
+    h: PRL_HANDLE,
+    list: PRL_HANDLE,
+) -> PRL_RESULT {
+    let items = match super::handles::get(list).as_deref() {
+        Some(Object::StringList(l)) => l.lock().clone(),
+        _ => return PRL_ERR_INVALID_ARG,
+    };
+    rc(with_dev(h, |d| {
+        d.net_addresses = items;
+        PRL_ERR_SUCCESS
+    }))
 }
 
 /// PrlVmCfg_GetBootDevCount

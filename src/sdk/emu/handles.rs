@@ -98,6 +98,8 @@ pub enum Object {
     ServerConfig,
     /// A text result parameter (PrlResult_GetParamAsString).
     Text(String),
+    /// A list of strings (PrlApi_CreateStringsList).
+    StringList(Mutex<Vec<String>>),
 }
 
 impl Object {
@@ -124,6 +126,7 @@ impl Object {
             Object::ServerInfo => handle_type::PHT_SERVER_INFO,
             Object::ServerConfig => handle_type::PHT_SERVER_CONFIG,
             Object::Text(_) => handle_type::PHT_RESULT,
+            Object::StringList(_) => handle_type::PHT_STRINGS_LIST,
         }
     }
 }

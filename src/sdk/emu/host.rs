@@ -139,6 +139,18 @@ pub struct Device {
     pub serial_number: String,
     /// The packet filter drops frames with another MAC (network adapters).
     pub prevent_mac_spoof: bool,
+    /// Guest addresses, "addr/prefix" (network adapters).
+    pub net_addresses: Vec<String>,
+    /// IPv4 default gateway (network adapters).
+    pub gateway: String,
+    /// IPv6 default gateway (network adapters).
+    pub gateway6: String,
+    /// IPv4 configured by DHCP (network adapters).
+    pub dhcp: bool,
+    /// IPv6 configured by DHCP (network adapters).
+    pub dhcp6: bool,
+    /// Settings applied to the guest by its tools (network adapters).
+    pub auto_apply: bool,
 }
 
 /// A boot order entry.

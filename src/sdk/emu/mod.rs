@@ -1191,6 +1191,61 @@ pub unsafe extern "C" fn PrlVm_GetSnapshotsTreeEx(
     })
 }
 
+/// PrlApi_CreateStringsList: a new, empty list.
+pub unsafe extern "C" fn PrlApi_CreateStringsList(list: PRL_HANDLE_PTR) -> PRL_RESULT {
+    let handle = handles::new_handle(Arc::new(Object::StringList(Mutex::new(Vec::new()))));
+    // SAFETY: out-pointer from the caller.
+    let r = unsafe { out(list, handle) };
+    if r != PRL_ERR_SUCCESS {
+        handles::free(handle);
+    }
+    r
+}
+
+fn with_list<R>(h: PRL_HANDLE, f: impl FnOnce(&mut Vec<String>) -> R) -> Result<R, PRL_RESULT> {
+    match &*object(h)? {
+        Object::StringList(l) => Ok(f(&mut l.lock())),
+        _ => Err(PRL_ERR_INVALID_HANDLE),
+    }
+}
+
+/// PrlStrList_AddItem
+pub unsafe extern "C" fn PrlStrList_AddItem(h: PRL_HANDLE, item: PRL_CONST_STR) -> PRL_RESULT {
+    // SAFETY: C string from the caller.
+    let item = match unsafe { text(item) } {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    rc(with_list(h, |l| {
+        l.push(item);
+        PRL_ERR_SUCCESS
+    }))
+}
+
+/// PrlStrList_GetItemsCount
+pub unsafe extern "C" fn PrlStrList_GetItemsCount(h: PRL_HANDLE, n: *mut PRL_UINT32) -> PRL_RESULT {
+    let c = match with_list(h, |l| l.len()) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    // SAFETY: out-pointer from the caller.
+    unsafe { out(n, c as u32) }
+}
+
+/// PrlStrList_GetItem
+pub unsafe extern "C" fn PrlStrList_GetItem(
+    h: PRL_HANDLE,
+    index: PRL_UINT32,
+    buf: PRL_STR,
+    len: *mut PRL_UINT32,
+) -> PRL_RESULT {
+    rc(with_list(h, |l| match l.get(index as usize) {
+        // SAFETY: buffer contract passed through from the caller.
+        Some(s) => unsafe { put_str(s, buf, len) },
+        None => PRL_ERR_INVALID_ARG,
+    }))
+}
+
 /// PrlResult_GetParamAsString
 pub unsafe extern "C" fn PrlResult_GetParamAsString(
     h: PRL_HANDLE,
