@@ -294,7 +294,21 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
         key: None,
         message: format!("cannot read the configuration file: {e}"),
     })?;
-    parse_str(&text, path)
+    let loaded = parse_str(&text, path)?;
+    // The one check that asks the system (so it stays out of parse_str,
+    // which the fuzzer drives): a group that does not resolve is an error
+    // in the file like any other, found before anything is created.
+    if let Some(g) = &loaded.config.unix_sock_group {
+        if let Err(message) = super::sockets::group_id(g) {
+            return Err(ConfigError {
+                file: path.to_path_buf(),
+                line: line_of_key(&text, "unix_sock_group"),
+                key: Some("unix_sock_group".into()),
+                message,
+            });
+        }
+    }
+    Ok(loaded)
 }
 
 /// Parses config text that came from `origin`.
@@ -523,6 +537,17 @@ fn valid_host_uuid(u: &str) -> bool {
             .any(|c| !c.eq_ignore_ascii_case(&hex.chars().next().unwrap_or('0')))
 }
 
+/// The line (from 1) where `key` is set in `text`.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
 struct Reader<'a> {
     table: &'a toml::Table,
     text: &'a str,
@@ -531,14 +556,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn line_of_key(&self, key: &str) -> Option<usize> {
-        self.text
-            .lines()
-            .position(|l| {
-                let l = l.trim_start();
-                l.strip_prefix(key)
-                    .is_some_and(|rest| rest.trim_start().starts_with('='))
-            })
-            .map(|i| i + 1)
+        line_of_key(self.text, key)
     }
 
     fn error(&self, key: &str, message: &str) -> ConfigError {

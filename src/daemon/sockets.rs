@@ -164,7 +164,7 @@ pub fn group_id(name: &str) -> Result<u32, String> {
         )
     };
     if rc != 0 || result.is_null() {
-        return Err(format!("unknown group '{name}' (unix_sock_group)"));
+        return Err(format!("unknown group '{name}'"));
     }
     Ok(grp.gr_gid)
 }

@@ -409,18 +409,24 @@ fn interface_addresses_and_default_gateways_round_trip() {
 }
 
 /// Issue 2: a configured group that does not exist stops startup with a
-/// message naming it, and leaves neither the socket directory nor the
+/// message naming it with the file, line and key, and leaves neither the socket directory nor the
 /// pid file behind.
 #[test]
 fn an_unknown_socket_group_stops_startup_and_creates_nothing() {
     let d = Daemon::prepare("unix_sock_group = \"no-such-group-virtvzd\"\n");
     let out = run_cmd(&mut d.command(&[]), Duration::from_secs(20));
     assert_eq!(out.code, Some(1), "{out:?}");
-    assert!(
-        out.stderr
-            .contains("unknown group 'no-such-group-virtvzd' (unix_sock_group)"),
-        "{out:?}"
+    let line = fs::read_to_string(&d.config)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("unix_sock_group"))
+        .unwrap()
+        + 1;
+    let named = format!(
+        "{}:{line}: unix_sock_group: unknown group 'no-such-group-virtvzd'",
+        d.config.display()
     );
+    assert!(out.stderr.contains(&named), "{named} not in {out:?}");
     assert!(!d.sock_dir.exists(), "{} was created", d.sock_dir.display());
     assert!(!d.pid_file.exists());
 }
