@@ -248,6 +248,9 @@ impl Driver {
                 self.events.perf_arrived.notify_all();
             }
             pet::PET_DSP_EVT_VM_DELETED | pet::PET_DSP_EVT_VM_UNREGISTERED => {
+                // A stop expected of a destroy or save that failed would
+                // outlive the guest.
+                self.events.stop_detail.lock().remove(&uuid);
                 self.events.undefining.lock().remove(&uuid);
                 self.events.perf.lock().remove(&uuid);
                 self.events.aliases.lock().remove(&uuid);
