@@ -19,7 +19,7 @@ use crate::rpc::program::{Priority, Program};
 use crate::vz;
 use parking_lot::RwLock;
 use procedures::{Access, Procedure, Schedule, Stage};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,10 @@ pub struct RemoteProgram {
     /// `VIRTVZD_TEST_DELAY` in the README), to prove that a blocked call
     /// stops nothing else.
     delays: HashMap<i32, Duration>,
+    /// Test-only: procedures made to panic (`VIRTVZD_TEST_PANIC` in the
+    /// README), to prove that a panicking handler, inline or on a worker,
+    /// still answers its caller and strands nobody.
+    panics: HashSet<i32>,
     events: Arc<events::Registry>,
     close_callbacks: Arc<events::CloseCallbacks>,
 }
@@ -109,6 +113,7 @@ impl RemoteProgram {
         Arc::new(RemoteProgram {
             driver,
             delays: test_delays(),
+            panics: test_panics(),
             events,
             close_callbacks,
         })
@@ -134,6 +139,24 @@ fn test_delays() -> HashMap<i32, Duration> {
         }
     }
     delays
+}
+
+/// Parses `VIRTVZD_TEST_PANIC` ("PROC[,PROC]"): a test hook only.
+fn test_panics() -> HashSet<i32> {
+    let Ok(spec) = std::env::var("VIRTVZD_TEST_PANIC") else {
+        return HashSet::new();
+    };
+    let mut panics = HashSet::new();
+    for item in spec.split(',').filter(|s| !s.is_empty()) {
+        match item.trim().parse() {
+            Ok(p) => {
+                log::warn!("test hook: procedure {p} panics");
+                panics.insert(p);
+            }
+            Err(_) => log::warn!("ignoring malformed VIRTVZD_TEST_PANIC entry '{item}'"),
+        }
+    }
+    panics
 }
 
 impl Program for RemoteProgram {
@@ -178,6 +201,9 @@ impl Program for RemoteProgram {
         check_access(&call, p, args)?;
         if let Some(d) = self.delays.get(&procedure) {
             std::thread::sleep(*d);
+        }
+        if self.panics.contains(&procedure) {
+            panic!("VIRTVZD_TEST_PANIC: procedure {procedure}");
         }
         match p.handler {
             Some(h) => h(&call, args, reply),

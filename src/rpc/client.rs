@@ -12,7 +12,7 @@
 use super::message::{self, Header, MessageType, Status, BODY_OFFSET, HEADER_SIZE, LEN_SIZE};
 use super::program::{Priority, Program};
 use super::server::Server;
-use crate::error::VirError;
+use crate::error::{ErrorDomain, VirError};
 use mio::net::UnixStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
@@ -217,7 +217,27 @@ impl Client {
         REPLY_BUF.with(|cell| {
             let mut buf = cell.borrow_mut();
             message::begin(&mut buf, &header.reply(Status::Ok));
-            let res = program.call(self, header.proc_, args, &mut buf);
+            // A panicking handler is a bug, but its caller still gets an
+            // answer and the connection (and the thread serving it, be it
+            // the connection thread or a worker) goes on. Nothing it held
+            // stays broken: parking_lot locks do not poison, and the
+            // half-written reply is discarded below.
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                program.call(self, header.proc_, args, &mut buf)
+            }))
+            .unwrap_or_else(|panic| {
+                let what = panic_text(panic.as_ref());
+                log::error!(
+                    "client {}: procedure {} of program {:#x} panicked: {what}",
+                    self.id,
+                    header.proc_,
+                    header.prog
+                );
+                Err(VirError::internal(
+                    ErrorDomain::Rpc,
+                    format!("procedure {} failed unexpectedly: {what}", header.proc_),
+                ))
+            });
             if let Err(e) = res {
                 error_into(&mut buf, header, &e);
             } else if buf.len() - LEN_SIZE > message::MESSAGE_MAX {
@@ -251,6 +271,15 @@ thread_local! {
     /// empty and keeps the size of the largest recent reply: thousands of
     /// idle connection threads must not hold 4 KiB each.
     static REPLY_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a panic said, as far as it said it in words.
+fn panic_text(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 fn error_into(buf: &mut Vec<u8>, header: &Header, e: &VirError) {

@@ -270,7 +270,9 @@ fn run(job: Job) {
     // A panicking job is a bug, but it must not take the worker (and with
     // it the pool's count) down: contain it and log it.
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-        log::error!("a call panicked; its client gets no reply");
+        // A handler's panic is answered in Client::reply; this is one
+        // outside it (sending the reply, say).
+        log::error!("a call panicked outside its handler; its client may get no reply");
     }
 }
 

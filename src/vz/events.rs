@@ -7,7 +7,7 @@ use super::Driver;
 use crate::sdk::abi::{event as pet, vms};
 use crate::sdk::SdkEvent;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,7 +74,7 @@ pub struct EventState {
     stop_detail: Mutex<HashMap<[u8; 16], i32>>,
     /// Guests being undefined by this driver: the disks it detaches first
     /// change their config, which libvirt never reports as DEFINED/UPDATED.
-    undefining: Mutex<std::collections::HashSet<[u8; 16]>>,
+    undefining: Mutex<HashSet<[u8; 16]>>,
     /// The latest perf-stats event of each guest, numbered.
     pub(super) perf: Mutex<HashMap<[u8; 16], PerfEvent>>,
     /// Signalled when a perf-stats event arrives.
@@ -151,32 +151,62 @@ impl Driver {
         }
     }
 
-    /// Handles one SDK event (on the SDK's event thread).
-    pub(super) fn on_sdk_event(&self, e: SdkEvent) {
-        if e.kind == pet::PET_DSP_EVT_DISP_CONNECTION_CLOSED {
-            self.forget_host();
-            return;
-        }
-        let Some(uuid) = parse_uuid(&e.issuer) else {
-            return;
-        };
-        // The cache first, so whoever hears the event sees the change. A
-        // guest that is already cached when its ADDED arrives was read
-        // after it was added (events come in order, so an earlier DELETED
-        // was handled first); what changed since has its own event.
-        let refresh = match e.kind {
-            pet::PET_DSP_EVT_VM_ADDED | pet::PET_DSP_EVT_VM_CREATED => {
-                !self.domain_is_cached(&uuid)
+    /// Handles the SDK events queued so far, in order (on the driver's
+    /// event thread).
+    ///
+    /// The cache first, so whoever hears an event sees the change: each
+    /// guest the events are about is re-read once for the whole batch,
+    /// after every one of them was raised. Re-reading it per event cost a
+    /// host round trip each, queued behind every client's jobs, so under
+    /// steady churn the events fell ever further behind and their backlog
+    /// (and the state remembered for guests long gone) grew without end
+    /// (found by make soak). Handling an event with a newer reading is what
+    /// a late handler did anyway; the handling below allows for it.
+    pub(super) fn on_sdk_events(&self, batch: Vec<SdkEvent>) {
+        // A lost connection ends its session: what follows it in the batch
+        // came from that session too and is ignored, as a forgotten
+        // session's events are.
+        let cut = batch
+            .iter()
+            .position(|e| e.kind == pet::PET_DSP_EVT_DISP_CONNECTION_CLOSED);
+        let run = &batch[..cut.unwrap_or(batch.len())];
+        let mut refreshed = HashSet::new();
+        for e in run {
+            if let Some(uuid) = parse_uuid(&e.issuer) {
+                if !refreshed.contains(&uuid) && self.event_needs_refresh(e.kind, &uuid) {
+                    refreshed.insert(uuid);
+                    self.refresh_domain(&uuid);
+                }
             }
+        }
+        for e in run {
+            self.handle_sdk_event(e);
+        }
+        if cut.is_some() {
+            self.forget_host();
+        }
+    }
+
+    /// Whether an event may have changed what the cache holds for `uuid`.
+    /// A guest that is already cached when its ADDED arrives was read
+    /// after it was added (events come in order, so an earlier DELETED
+    /// was handled first); what changed since has its own event.
+    fn event_needs_refresh(&self, kind: u32, uuid: &[u8; 16]) -> bool {
+        match kind {
+            pet::PET_DSP_EVT_VM_ADDED | pet::PET_DSP_EVT_VM_CREATED => !self.domain_is_cached(uuid),
             pet::PET_DSP_EVT_VM_CONFIG_CHANGED
             | pet::PET_DSP_EVT_VM_DELETED
             | pet::PET_DSP_EVT_VM_UNREGISTERED
             | pet::PET_DSP_EVT_VM_STATE_CHANGED => true,
             _ => false,
-        };
-        if refresh {
-            self.refresh_domain(&uuid);
         }
+    }
+
+    /// Handles one SDK event, the cache already brought up to date.
+    fn handle_sdk_event(&self, e: &SdkEvent) {
+        let Some(uuid) = parse_uuid(&e.issuer) else {
+            return;
+        };
         let current = || self.domain_by_uuid(&uuid).ok();
         let ev = |name: String, id: i32, event: i32, detail: i32| DomainEvent {
             name,
@@ -220,10 +250,13 @@ impl Driver {
             pet::PET_DSP_EVT_VM_PERFSTATS => {
                 let mut perf = self.events.perf.lock();
                 let seq = perf.get(&uuid).map_or(0, |(s, _)| *s) + 1;
-                perf.insert(uuid, (seq, e.handle));
+                perf.insert(uuid, (seq, Arc::clone(&e.handle)));
                 self.events.perf_arrived.notify_all();
             }
             pet::PET_DSP_EVT_VM_DELETED | pet::PET_DSP_EVT_VM_UNREGISTERED => {
+                // A stop expected of a destroy or save that failed would
+                // outlive the guest.
+                self.events.stop_detail.lock().remove(&uuid);
                 self.events.undefining.lock().remove(&uuid);
                 self.events.perf.lock().remove(&uuid);
                 self.events.aliases.lock().remove(&uuid);

@@ -12,7 +12,8 @@ pub mod snapshots;
 pub mod stats;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
-use crate::sdk::{Handle, Sdk, Subscription};
+use crate::sdk::{Handle, Sdk, SdkEvent, Subscription};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,8 +69,38 @@ pub struct Driver {
     lost_listeners: Mutex<Vec<LostListener>>,
     jobs: Mutex<HashMap<[u8; 16], Arc<Mutex<()>>>>,
     events: events::EventState,
+    /// Where the SDK's event thread leaves events for the driver's own
+    /// event thread (started with the first session), with the generation
+    /// of the session they came from.
+    event_queue: OnceLock<Sender<(u64, SdkEvent)>>,
     cache: cache::DomainCache,
     me: std::sync::Weak<Driver>,
+}
+
+/// Most SDK events handled as one batch: enough that a backlog shrinks
+/// fast, few enough that the first of them is not held up long.
+const EVENT_BATCH: usize = 1024;
+
+/// The driver's event thread: until the driver is gone, takes what has
+/// queued up and handles the events of the current session.
+fn handle_queued_events(me: &std::sync::Weak<Driver>, rx: &Receiver<(u64, SdkEvent)>) {
+    while let Ok(first) = rx.recv() {
+        let Some(d) = me.upgrade() else {
+            return;
+        };
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter().take(EVENT_BATCH - 1));
+        // An event of a forgotten session is ignored; the generation is
+        // read once per batch, and a lost connection in the batch (which
+        // bumps it) ends the batch's own events.
+        let generation = d.generation.load(Ordering::Acquire);
+        let batch = batch
+            .into_iter()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, ev)| ev)
+            .collect();
+        d.on_sdk_events(batch);
+    }
 }
 
 /// Which URI scheme a connection was opened with.
@@ -104,6 +135,7 @@ impl Driver {
             lost_listeners: Mutex::new(Vec::new()),
             jobs: Mutex::new(HashMap::new()),
             events: events::EventState::default(),
+            event_queue: OnceLock::new(),
             cache: cache::DomainCache::default(),
             me: me.clone(),
         })
@@ -174,9 +206,7 @@ impl Driver {
                 &server,
                 Box::new(move |ev| {
                     if let Some(d) = me.upgrade() {
-                        if d.generation.load(Ordering::Acquire) == generation {
-                            d.on_sdk_event(ev);
-                        }
+                        d.queue_sdk_event(generation, ev);
                     }
                 }),
             )
@@ -188,6 +218,29 @@ impl Driver {
         });
         drop(slot);
         Ok(server)
+    }
+
+    /// Hands an SDK event to the driver's event thread, which handles the
+    /// events in order, as many at a time as have queued up (see
+    /// `on_sdk_events`); the SDK's own thread is free at once.
+    fn queue_sdk_event(&self, generation: u64, ev: SdkEvent) {
+        let queue = self.event_queue.get_or_init(|| {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let me = self.me.clone();
+            let spawned = std::thread::Builder::new()
+                .name("vz-driver-events".into())
+                .spawn(move || handle_queued_events(&me, &rx));
+            if let Err(e) = spawned {
+                log::warn!("cannot start the event thread ({e}); events are handled as they come");
+            }
+            tx
+        });
+        if let Err(e) = queue.send((generation, ev)) {
+            let (generation, ev) = e.into_inner();
+            if self.generation.load(Ordering::Acquire) == generation {
+                self.on_sdk_events(vec![ev]);
+            }
+        }
     }
 
     /// Forgets the Virtuozzo host: the SDK session and everything learned

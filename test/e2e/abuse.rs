@@ -872,3 +872,32 @@ fn an_event_subscriber_that_never_reads_stops_no_one() {
     assert_eq!(seen[expected - 1], "Undefined Removed");
     witness.check(&d);
 }
+
+/// A handler that panics (a bug) still answers its caller with an internal
+/// error, and the connection goes on: for a call answered inline on the
+/// connection thread (CONNECT_GET_TYPE) and one run on a worker
+/// (CONNECT_GET_VERSION), again and again.
+#[test]
+fn a_panicking_handler_answers_with_an_internal_error_and_strands_nobody() {
+    let d = Daemon::start_with(Setup {
+        env: &[("VIRTVZD_TEST_PANIC", "3,4")],
+        ..Setup::default()
+    });
+    let mut w = opened(&d);
+    for _ in 0..3 {
+        for proc_ in [3, 4] {
+            let e = w
+                .call::<_, ()>(proc_, &())
+                .expect_err("a panicking call fails");
+            assert_eq!(e.code, 1, "VIR_ERR_INTERNAL_ERROR: {e:?}");
+            let text = e.message.clone().unwrap_or_default();
+            assert!(text.starts_with("internal error: "), "{text}");
+            next_call_answered(&mut w);
+        }
+    }
+    // The same, as a libvirt client shows it; and the daemon serves on.
+    let out = d.virsh(&["version"]);
+    assert!(!out.ok());
+    assert!(out.stderr.contains("internal error"), "{}", out.stderr);
+    assert!(d.virsh(&["uri"]).expect_ok().starts_with("vz:///system"));
+}
