@@ -5,10 +5,14 @@
 //! path too.
 
 use crate::harness::*;
+use crate::wire::*;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use virtvzd::remote::protocol::{Domain, DomainArgs, ListAllDomainsArgs};
+use virtvzd::rpc::message::WireError;
+use virtvzd::rpc::xdr;
 
 fn faulty(faults: &str, config: &str) -> Daemon {
     Daemon::start_with(Setup {
@@ -325,51 +329,28 @@ print(len(c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)))
     assert_eq!(out.stdout, format!("{want}2\n"), "{out:?}");
 }
 
-/// Runs `call` (python, on connection `c`, with `dom` = vm-basic) on a
-/// thread while `function` hangs in the host, and then, on the same
-/// connection, a lookup and getHostname, which must be answered while
-/// `call` still waits: a call that asks the SDK must not be run on the
-/// connection thread. Returns what `call` finally gave (its value, or
-/// its error's code and text).
-fn connection_answers_while(d: &Daemon, function: &str, call: &str) -> String {
-    let go = d.dir.join("go");
-    let script = format!(
-        r#"
-import libvirt, os, threading, time
-c = libvirt.open("{uri}")
-dom = c.lookupByName("vm-basic")
-out = []
-def calling():
-    try:
-        out.append({call})
-    except libvirt.libvirtError as e:
-        out.append((e.get_error_code(), e.get_error_message()))
-t = threading.Thread(target=calling)
-t.start()
-while not os.path.exists("{go}"):
-    time.sleep(0.02)
-print(c.lookupByName("vm-basic").name(), c.getHostname() != "", t.is_alive())
-t.join()
-print(out[0])
-"#,
-        uri = d.uri(),
-        go = go.display()
-    );
-    let run = std::thread::spawn(move || python(&script));
-    wait_until("the SDK call is in flight", Duration::from_secs(30), || {
-        d.log_text()
-            .contains(&format!("injected Hang in {function}"))
-            || run.is_finished()
-    });
-    std::fs::write(&go, "").unwrap();
-    let out = run.join().unwrap();
-    let mut lines = out.stdout.lines();
+/// Sends the call `proc_` (encoded `args`), which waits in the host until
+/// the job timeout, and then CONNECT_GET_LIB_VERSION, on one raw
+/// connection: the second must be answered first, as a call that asks the
+/// SDK must not run on the connection thread. (A raw client, because
+/// libvirt's own client may hold a second call back behind a first one.)
+/// Returns the first call's error.
+fn overtaken_while_the_sdk_hangs(d: &Daemon, proc_: i32, args: &[u8]) -> WireError {
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let slow = w.send_call(REMOTE, proc_, args);
+    let fast = w.send_call(REMOTE, 157, &[]);
+    let first = w.recv_reply();
     assert_eq!(
-        lines.next(),
-        Some("vm-basic True True"),
-        "the connection stalled behind {call}: {out:?}"
+        first.header.serial,
+        fast,
+        "the connection waited for procedure {proc_}: {:?} {:?}",
+        first.header,
+        first.error()
     );
-    lines.next().unwrap_or_default().to_string()
+    let second = w.recv_reply();
+    assert_eq!(second.header.serial, slow);
+    second.error().expect("the hung call fails")
 }
 
 /// `virsh list --with-snapshot` reads every guest's snapshot tree from the
@@ -380,14 +361,17 @@ print(out[0])
 fn listing_by_snapshots_asks_the_sdk_off_the_connection_thread() {
     let d = faulty("hang:PrlVm_GetSnapshotsTreeEx", "vz_job_timeout = 10\n");
     d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
-    let got = connection_answers_while(
-        &d,
-        "PrlVm_GetSnapshotsTreeEx",
-        "[x.name() for x in c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT)]",
-    );
+    let args = ListAllDomainsArgs {
+        need_results: 1,
+        flags: 4096, // VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT
+    };
+    let e = overtaken_while_the_sdk_hangs(&d, 273, &xdr::to_bytes(&args).unwrap());
     assert_eq!(
-        got,
-        "(68, 'Timed out during operation: PrlVm_GetSnapshotsTreeEx did not finish within 10s; it was cancelled')"
+        (e.code, e.message.as_deref()),
+        (
+            68,
+            Some("Timed out during operation: PrlVm_GetSnapshotsTreeEx did not finish within 10s; it was cancelled")
+        )
     );
 }
 
@@ -398,9 +382,15 @@ fn domain_info_of_a_running_guest_asks_the_sdk_off_the_connection_thread() {
     let d = faulty("hang:PrlVm_SubscribeToPerfStats", "vz_job_timeout = 10\n");
     d.virsh(&["define", &fixture("vm-basic.xml")]).expect_ok();
     d.virsh(&["start", "vm-basic"]).expect_ok();
-    let got = connection_answers_while(&d, "PrlVm_SubscribeToPerfStats", "dom.info()");
+    let mut w = Wire::connect(&d.rw());
+    w.open("vz:///system", 0);
+    let dom: Domain = w.call(23, &"vm-basic".to_string()).unwrap();
+    let e = overtaken_while_the_sdk_hangs(&d, 16, &xdr::to_bytes(&DomainArgs { dom }).unwrap());
     assert_eq!(
-        got,
-        "(68, 'Timed out during operation: PrlVm_SubscribeToPerfStats did not finish within 10s; it was cancelled')"
+        (e.code, e.message.as_deref()),
+        (
+            68,
+            Some("Timed out during operation: PrlVm_SubscribeToPerfStats did not finish within 10s; it was cancelled")
+        )
     );
 }
