@@ -156,10 +156,22 @@ pub enum ErrorDomain {
     Conf = 9,
     /// VIR_FROM_REMOTE
     Remote = 13,
+    /// VIR_FROM_STORAGE
+    Storage = 18,
+    /// VIR_FROM_NETWORK
+    Network = 19,
     /// VIR_FROM_DOMAIN
     Domain = 20,
+    /// VIR_FROM_NODEDEV
+    NodeDev = 22,
+    /// VIR_FROM_INTERFACE
+    Interface = 26,
+    /// VIR_FROM_SECRET
+    Secret = 30,
     /// VIR_FROM_CPU
     Cpu = 31,
+    /// VIR_FROM_NWFILTER
+    NWFilter = 33,
     /// VIR_FROM_DOMAIN_SNAPSHOT
     DomainSnapshot = 35,
     /// VIR_FROM_PARALLELS: the vz driver's domain (libvirt has no VIR_FROM_VZ)
@@ -168,6 +180,8 @@ pub enum ErrorDomain {
     Thread = 61,
     /// VIR_FROM_ADMIN
     Admin = 62,
+    /// VIR_FROM_DOMAIN_CHECKPOINT
+    DomainCheckpoint = 69,
 }
 
 /// `virErrorLevel`.
@@ -234,9 +248,10 @@ impl VirError {
     }
 
     /// VIR_ERR_NO_SUPPORT for an API the driver lacks, naming the public
-    /// C API (`virDomainXxx`).
-    pub fn no_support(api: &str) -> Self {
-        Self::new(ErrorCode::NoSupport, ErrorDomain::Parallels, api)
+    /// C API (`virDomainXxx`); `domain` is the public API's, which reports
+    /// it (libvirt's `virReportUnsupportedError`).
+    pub fn no_support(domain: ErrorDomain, api: &str) -> Self {
+        Self::new(ErrorCode::NoSupport, domain, api)
     }
 
     /// VIR_ERR_OPERATION_DENIED for a write call on a read-only connection.

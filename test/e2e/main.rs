@@ -16,4 +16,5 @@ mod rpc;
 mod sdk;
 mod snapshots;
 mod soak;
+mod unsupported;
 mod wire;
