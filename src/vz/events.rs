@@ -377,15 +377,21 @@ mod tests {
     use super::*;
     use crate::sdk::{emu, Sdk};
     use crate::vz::DriverConfig;
+    use std::path::PathBuf;
 
-    /// A change made on the host by another SDK client (prlctl, another
-    /// management tool) reaches the driver's subscribers: events come
-    /// from the SDK's events, not from this driver's own calls.
-    #[test]
-    fn changes_made_on_the_host_reach_subscribers() {
-        let dir = std::env::temp_dir().join(format!("virtvzd-ev-{}", std::process::id()));
+    /// A driver on a fresh embedded host of its own (one test at a time
+    /// holds the embedded host: the guard).
+    fn embedded(
+        name: &str,
+    ) -> (
+        PathBuf,
+        parking_lot::MutexGuard<'static, ()>,
+        Arc<Sdk>,
+        Arc<Driver>,
+    ) {
+        let dir = std::env::temp_dir().join(format!("virtvzd-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let _turn = emu::host::TEST_TURN.lock();
+        let turn = emu::host::TEST_TURN.lock();
         emu::host::deinit();
         let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
         sdk.init().unwrap();
@@ -394,6 +400,15 @@ mod tests {
             host_uuid: None,
             sdk: Arc::clone(&sdk),
         });
+        (dir, turn, sdk, driver)
+    }
+
+    /// A change made on the host by another SDK client (prlctl, another
+    /// management tool) reaches the driver's subscribers: events come
+    /// from the SDK's events, not from this driver's own calls.
+    #[test]
+    fn changes_made_on_the_host_reach_subscribers() {
+        let (dir, _turn, sdk, driver) = embedded("ev");
         let (tx, rx) = crossbeam_channel::unbounded();
         driver.subscribe(move |e| {
             let _ = tx.send(e.clone());
@@ -435,17 +450,7 @@ mod tests {
     /// there is known by what the host has now.
     #[test]
     fn a_regained_host_has_no_aliases_of_the_lost_session() {
-        let dir = std::env::temp_dir().join(format!("virtvzd-evlost-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let _turn = emu::host::TEST_TURN.lock();
-        emu::host::deinit();
-        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
-        sdk.init().unwrap();
-        let driver = Driver::new(DriverConfig {
-            privileged: true,
-            host_uuid: None,
-            sdk: Arc::clone(&sdk),
-        });
+        let (dir, _turn, sdk, driver) = embedded("evlost");
         let host_tool = sdk.login().unwrap();
         let mut made = Vec::new();
         for name in ["stays", "goes"] {

@@ -5,29 +5,6 @@ use crate::harness::*;
 use std::fs;
 use std::time::Duration;
 
-fn field<'a>(text: &'a str, label: &str) -> &'a str {
-    text.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
-}
-
-/// `virsh ARGS` succeeds and prints exactly `want`.
-#[track_caller]
-fn says(d: &Daemon, args: &[&str], want: &str) {
-    let out = d.virsh(args);
-    assert!(out.ok(), "virsh {args:?}: {out:?}");
-    assert_eq!(out.stdout, want, "virsh {args:?}");
-}
-
-/// `virsh ARGS` fails and prints exactly `want` on stderr.
-#[track_caller]
-fn refuses(d: &Daemon, args: &[&str], want: &str) {
-    let out = d.virsh(args);
-    assert_eq!(out.code, Some(1), "virsh {args:?}: {out:?}");
-    assert_eq!(out.stderr, want, "virsh {args:?}");
-}
-
 /// A file under the daemon's directory with `text`, as a path string.
 fn file(d: &Daemon, name: &str, text: &str) -> String {
     let f = d.dir.join(name);
@@ -360,9 +337,9 @@ fn managed_save_round_trip() {
         "\nDomain 'vm-basic' state saved by libvirt\n\n",
     );
     let info = d.virsh(&["dominfo", "vm-basic"]);
-    assert_eq!(field(info.expect_ok(), "Managed save:"), "yes");
-    assert_eq!(field(info.expect_ok(), "State:"), "shut off");
-    assert_eq!(field(info.expect_ok(), "Id:"), "-");
+    assert_eq!(labelled(info.expect_ok(), "Managed save:"), "yes");
+    assert_eq!(labelled(info.expect_ok(), "State:"), "shut off");
+    assert_eq!(labelled(info.expect_ok(), "Id:"), "-");
     says(
         &d,
         &["domstate", "--reason", "vm-basic"],
@@ -405,7 +382,7 @@ fn managed_save_round_trip() {
         "running (booted)\n\n",
     );
     assert_eq!(
-        field(
+        labelled(
             d.virsh(&["dominfo", "vm-basic"]).expect_ok(),
             "Managed save:"
         ),
@@ -440,7 +417,7 @@ fn managed_save_round_trip() {
         "Removed managedsave image for domain 'vm-basic'\n",
     );
     assert_eq!(
-        field(
+        labelled(
             d.virsh(&["dominfo", "vm-basic"]).expect_ok(),
             "Managed save:"
         ),
@@ -638,7 +615,7 @@ fn statistics_print_libvirts_fields_and_grow_while_running() {
         "error: Requested operation is not valid: no job is active on the domain\n",
     );
     // dominfo's CPU time is the guest's.
-    let secs: f64 = field(d.virsh(&["dominfo", "vm-full"]).expect_ok(), "CPU time:")
+    let secs: f64 = labelled(d.virsh(&["dominfo", "vm-full"]).expect_ok(), "CPU time:")
         .trim_end_matches('s')
         .parse()
         .unwrap();

@@ -4,29 +4,6 @@ use crate::harness::*;
 use std::fs;
 use std::time::Duration;
 
-fn field<'a>(text: &'a str, label: &str) -> &'a str {
-    text.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
-}
-
-/// `virsh ARGS` succeeds and prints exactly `want`.
-#[track_caller]
-fn says(d: &Daemon, args: &[&str], want: &str) {
-    let out = d.virsh(args);
-    assert!(out.ok(), "virsh {args:?}: {out:?}");
-    assert_eq!(out.stdout, want, "virsh {args:?}");
-}
-
-/// `virsh ARGS` fails with exit status 1 and exactly `want` on stderr.
-#[track_caller]
-fn refuses(d: &Daemon, args: &[&str], want: &str) {
-    let out = d.virsh(args);
-    assert_eq!(out.code, Some(1), "virsh {args:?}: {out:?}");
-    assert_eq!(out.stderr, want, "virsh {args:?}");
-}
-
 /// libvirt's vz driver's answer to every refused state change.
 const CANT: &str = "error: Requested operation is not valid: Can't change domain state.\n";
 
@@ -105,7 +82,7 @@ fn vm_and_container_lifecycle_print_what_libvirt_prints() {
         " Id   Name      State\n--------------------------\n -    ct-web    shut off\n -    vm-full   shut off\n\n",
     );
     let vm_uuid = "8d0f1c9e-5b3a-4c2d-9e8f-7a6b5c4d3e2f";
-    let ct_uuid = field(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "UUID:").to_string();
+    let ct_uuid = labelled(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "UUID:").to_string();
     let guests = [
         ("vm-full", vm_uuid, "hvm", 2u32, 2_097_152u64),
         ("ct-web", ct_uuid.as_str(), "exe", 2, 524_288),
@@ -629,7 +606,7 @@ fn guests_and_states_survive_a_killed_daemon() {
     let after = snapshot(&d);
     assert_eq!(after, before);
     assert_eq!(
-        field(
+        labelled(
             d.virsh(&["dominfo", "vm-basic"]).expect_ok(),
             "Managed save:"
         ),
@@ -742,7 +719,7 @@ fn memory_and_vcpus_follow_the_vz_rules() {
     d.virsh(&["setmem", "vm-basic", "2G", "--config"])
         .expect_ok();
     assert_eq!(
-        field(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "Max memory:"),
+        labelled(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "Max memory:"),
         "2097152 KiB"
     );
     // virsh setmem alone means --live, which a shut-off domain refuses
@@ -782,8 +759,8 @@ fn memory_and_vcpus_follow_the_vz_rules() {
     d.virsh(&["setvcpus", "vm-basic", "2", "--config", "--live"])
         .expect_ok();
     let info = d.virsh(&["dominfo", "vm-basic"]);
-    assert_eq!(field(info.expect_ok(), "Max memory:"), "1048576 KiB");
-    assert_eq!(field(info.expect_ok(), "CPU(s):"), "2");
+    assert_eq!(labelled(info.expect_ok(), "Max memory:"), "1048576 KiB");
+    assert_eq!(labelled(info.expect_ok(), "CPU(s):"), "2");
     let counts = d.virsh(&["vcpucount", "vm-basic"]);
     assert!(
         counts.expect_ok().contains("current      live           2"),
@@ -872,10 +849,10 @@ fn container_from_a_template_gets_its_private_area() {
         !xml.contains("<model"),
         "containers have no adapter model: {xml}"
     );
-    let uuid = field(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "UUID:").to_string();
+    let uuid = labelled(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "UUID:").to_string();
     assert!(d.dir.join("store/private").join(&uuid).is_dir());
     assert_eq!(
-        field(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "OS Type:"),
+        labelled(d.virsh(&["dominfo", "ct-web"]).expect_ok(), "OS Type:"),
         "exe"
     );
     d.virsh(&["start", "ct-web"]).expect_ok();
@@ -1105,7 +1082,8 @@ fn kill_nine_during_changes_never_corrupts_a_guest() {
             let xml = d.virsh(&["dumpxml", name]).expect_ok().to_string();
             assert!(xml.contains(&format!("<name>{name}</name>")), "{xml}");
         }
-        let mem = field(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "Max memory:").to_string();
+        let mem =
+            labelled(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "Max memory:").to_string();
         assert!(mem == "1048576 KiB" || mem == "2097152 KiB", "{mem}");
     }
     // Nothing was logged as corrupt.

@@ -149,13 +149,7 @@ fn python_receives_lifecycle_and_device_events() {
     std::fs::write(&img, b"").unwrap();
     let script = format!(
         r#"
-import libvirt, threading, time
-L = libvirt
-libvirt.virEventRegisterDefaultImpl()
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-threading.Thread(target=loop, daemon=True).start()
+{PY_EVENT_LOOP}L = libvirt
 c = libvirt.open("{uri}")
 other = libvirt.open("{uri}")
 got, removed, only_ct = [], [], []
@@ -238,13 +232,7 @@ fn a_subscriber_that_never_reads_is_dropped_and_slows_nobody() {
     let rounds = 400;
     let script = format!(
         r#"
-import libvirt, threading, time
-libvirt.virEventRegisterDefaultImpl()
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-threading.Thread(target=loop, daemon=True).start()
-c = libvirt.open("{uri}")
+{PY_EVENT_LOOP}c = libvirt.open("{uri}")
 got = []
 c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
     lambda conn, dom, ev, detail, o: got.append(ev), None)

@@ -39,13 +39,7 @@ fn a_lost_dispatcher_fires_close_callbacks_and_new_connections_log_in_again() {
     d.virsh(&["start", "vm-basic"]).expect_ok();
     let script = format!(
         r#"
-import libvirt, threading, time
-libvirt.virEventRegisterDefaultImpl()
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-threading.Thread(target=loop, daemon=True).start()
-c = libvirt.open("{uri}")
+{PY_EVENT_LOOP}c = libvirt.open("{uri}")
 closed = []
 c.registerCloseCallback(lambda conn, reason, opaque: closed.append(reason), None)
 other = libvirt.open("{uri}")
@@ -170,13 +164,7 @@ fn a_hung_start_fails_after_the_job_timeout_while_everything_else_answers() {
     d.virsh(&["define", &fixture("ct-basic.xml")]).expect_ok();
     let script = format!(
         r#"
-import libvirt, threading
-libvirt.virEventRegisterDefaultImpl()
-def loop():
-    while True:
-        libvirt.virEventRunDefaultImpl()
-threading.Thread(target=loop, daemon=True).start()
-c = libvirt.open("{uri}")
+{PY_EVENT_LOOP}c = libvirt.open("{uri}")
 # PINGs every second, the connection given up after 3 unanswered: the
 # daemon must answer them while the call hangs.
 c.setKeepAlive(1, 3)

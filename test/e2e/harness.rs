@@ -471,3 +471,38 @@ impl Drop for Spawned {
         let _ = self.0.wait();
     }
 }
+
+/// The rest of the line that starts with `label` in virsh's
+/// "Label:   value" output, trimmed.
+pub fn labelled<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
+}
+
+/// `virsh ARGS` succeeds and prints exactly `want`.
+#[track_caller]
+pub fn says(d: &Daemon, args: &[&str], want: &str) {
+    let out = d.virsh(args);
+    assert!(out.ok(), "virsh {args:?}: {out:?}");
+    assert_eq!(out.stdout, want, "virsh {args:?}");
+}
+
+/// `virsh ARGS` fails with exit status 1 and exactly `want` on stderr.
+#[track_caller]
+pub fn refuses(d: &Daemon, args: &[&str], want: &str) {
+    let out = d.virsh(args);
+    assert_eq!(out.code, Some(1), "virsh {args:?}: {out:?}");
+    assert_eq!(out.stderr, want, "virsh {args:?}");
+}
+
+/// The start of a python3-libvirt script that receives events: libvirt's
+/// default event loop, run on a thread of its own.
+pub const PY_EVENT_LOOP: &str = "import libvirt, threading, time
+libvirt.virEventRegisterDefaultImpl()
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+";

@@ -658,6 +658,16 @@ fn max_clients_is_enforced_and_others_unaffected() {
         config: "max_clients = 2\nmax_anonymous_clients = 2\n",
         ..Setup::default()
     });
+    // The harness's readiness probe connected and left; until the daemon
+    // has seen it go it still holds one of the two places.
+    wait_until(
+        "the readiness probe is gone",
+        Duration::from_secs(10),
+        || {
+            let out = virt_admin(&d, &["srv-clients-info", "virtvzd"]);
+            field(out.expect_ok(), "nclients") == "0"
+        },
+    );
     let mut a = Wire::connect(&d.rw());
     a.open("vz:///system", 0);
     let mut b = Wire::connect(&d.rw());

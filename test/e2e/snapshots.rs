@@ -4,13 +4,6 @@
 use crate::harness::*;
 use std::fs;
 
-fn field<'a>(text: &'a str, label: &str) -> &'a str {
-    text.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
-}
-
 /// `virsh snapshot-create-as DOM ARGS...`: the name virsh reports for the
 /// new snapshot ("Domain snapshot NAME created").
 fn create(d: &Daemon, dom: &str, args: &[&str]) -> String {
@@ -163,18 +156,18 @@ fn create_list_show_and_refuse_with_virsh() {
 
     let info = d.virsh(&["snapshot-info", "vm-basic", &b]);
     let info = info.expect_ok();
-    assert_eq!(field(info, "Name:"), b);
-    assert_eq!(field(info, "Domain:"), "vm-basic");
-    assert_eq!(field(info, "Current:"), "no");
-    assert_eq!(field(info, "State:"), "running");
-    assert_eq!(field(info, "Location:"), "internal");
-    assert_eq!(field(info, "Parent:"), a);
-    assert_eq!(field(info, "Children:"), "1");
-    assert_eq!(field(info, "Descendants:"), "1");
-    assert_eq!(field(info, "Metadata:"), "yes");
+    assert_eq!(labelled(info, "Name:"), b);
+    assert_eq!(labelled(info, "Domain:"), "vm-basic");
+    assert_eq!(labelled(info, "Current:"), "no");
+    assert_eq!(labelled(info, "State:"), "running");
+    assert_eq!(labelled(info, "Location:"), "internal");
+    assert_eq!(labelled(info, "Parent:"), a);
+    assert_eq!(labelled(info, "Children:"), "1");
+    assert_eq!(labelled(info, "Descendants:"), "1");
+    assert_eq!(labelled(info, "Metadata:"), "yes");
     let info = d.virsh(&["snapshot-info", "vm-basic", "--current"]);
-    assert_eq!(field(info.expect_ok(), "Name:"), c);
-    assert_eq!(field(info.expect_ok(), "Current:"), "yes");
+    assert_eq!(labelled(info.expect_ok(), "Name:"), c);
+    assert_eq!(labelled(info.expect_ok(), "Current:"), "yes");
 
     let xml = d.virsh(&["snapshot-dumpxml", "vm-basic", &a]);
     let xml = xml.expect_ok();
@@ -307,8 +300,8 @@ fn revert_brings_back_state_and_config() {
         let out = d.virsh(&["dominfo", "vm-basic"]);
         let text = out.expect_ok();
         (
-            field(text, "State:").to_string(),
-            field(text, "Max memory:").to_string(),
+            labelled(text, "State:").to_string(),
+            labelled(text, "Max memory:").to_string(),
         )
     };
     let off = create(&d, "vm-basic", &[]);
@@ -351,7 +344,7 @@ fn revert_brings_back_state_and_config() {
         .expect_ok();
     assert_eq!(info(&d), ("paused".into(), "2097152 KiB".into()));
     assert_eq!(
-        field(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "CPU(s):"),
+        labelled(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "CPU(s):"),
         "4"
     );
 
@@ -360,7 +353,7 @@ fn revert_brings_back_state_and_config() {
         .expect_ok();
     assert_eq!(info(&d), ("paused".into(), "2097152 KiB".into()));
     assert_eq!(
-        field(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "CPU(s):"),
+        labelled(d.virsh(&["dominfo", "vm-basic"]).expect_ok(), "CPU(s):"),
         "2"
     );
 
@@ -386,7 +379,7 @@ fn revert_brings_back_state_and_config() {
     d.virsh(&["start", "ct-basic"]).expect_ok();
     d.virsh(&["snapshot-revert", "ct-basic", &ct]).expect_ok();
     assert_eq!(
-        field(d.virsh(&["dominfo", "ct-basic"]).expect_ok(), "State:"),
+        labelled(d.virsh(&["dominfo", "ct-basic"]).expect_ok(), "State:"),
         "shut off"
     );
 }
@@ -523,7 +516,7 @@ fn read_only_connections_read_but_never_change() {
         [a.as_str()]
     );
     assert_eq!(
-        field(
+        labelled(
             d.virsh_ro(&["snapshot-info", "vm-basic", &a]).expect_ok(),
             "Current:"
         ),

@@ -359,21 +359,26 @@ fn load(dir: &Path) -> BTreeMap<String, Guest> {
     // is what a host with 10,000 guests notices first.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = paths.len().div_ceil(cores.clamp(1, 8)).max(256);
+    fn parse(chunk: &[PathBuf]) -> Vec<(PathBuf, Result<Guest, String>)> {
+        chunk.iter().map(|p| (p.clone(), read_guest(p))).collect()
+    }
     let parsed: Vec<(PathBuf, Result<Guest, String>)> = std::thread::scope(|s| {
+        // A thread the OS refuses (EAGAIN) leaves its chunk to this one.
         let workers: Vec<_> = paths
             .chunks(per)
             .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|p| (p.clone(), read_guest(p)))
-                        .collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .name("emu-load".into())
+                    .spawn_scoped(s, move || parse(chunk))
+                    .map_err(|_| parse(chunk))
             })
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
+            .flat_map(|w| match w {
+                Ok(t) => t.join().unwrap_or_default(),
+                Err(done) => done,
+            })
             .collect()
     });
     for (p, r) in parsed {
