@@ -200,7 +200,7 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         }
         .to_string(),
         memory_kib: u64::from(guest.ram_mb()?) * 1024,
-        vcpus: guest.cpus()?,
+        vcpus: vcpus_from_sdk(guest.cpus()?),
         description: guest.description()?,
         cpuset: Some(guest.cpu_mask()?).filter(|m| !m.is_empty()),
         disks: Vec::new(),
@@ -226,6 +226,18 @@ fn load(guest: Guest) -> Result<Domain, SdkError> {
         guest,
         xml: OnceLock::new(),
     })
+}
+
+/// A guest's CPU count as the SDK gives it, held to what a guest may have
+/// (1 to `MAX_VCPUS`): vCPU lists, counters and stats are sized by it, and
+/// a host that reports four billion must not make every call on the guest
+/// allocate for them. Logged when it had to be bounded.
+fn vcpus_from_sdk(n: u32) -> u32 {
+    let bounded = n.clamp(1, super::MAX_VCPUS as u32);
+    if bounded != n {
+        log::warn!("the host reports {n} CPUs for a guest; taken as {bounded}");
+    }
+    bounded
 }
 
 /// Every guest of the host, read through the SDK (the cache's full load).
@@ -1190,6 +1202,18 @@ mod tests {
         assert!(driver.begin_job(&b).is_ok());
         drop(held);
         assert!(driver.begin_job(&a).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod vcpu_tests {
+    #[test]
+    fn a_cpu_count_out_of_range_is_bounded() {
+        let max = crate::vz::MAX_VCPUS as u32;
+        assert_eq!(super::vcpus_from_sdk(2), 2);
+        assert_eq!(super::vcpus_from_sdk(max), max);
+        assert_eq!(super::vcpus_from_sdk(u32::MAX), max);
+        assert_eq!(super::vcpus_from_sdk(0), 1);
     }
 }
 
