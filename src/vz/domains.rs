@@ -294,9 +294,25 @@ impl Driver {
         Ok(JobGuard { _guard: guard })
     }
 
+    /// Gives each volume filesystem its image path from the storage
+    /// driver (an active pool, a ploop volume), as libvirt's vz driver
+    /// resolves it at define.
+    fn resolve_volumes(&self, def: &mut DomainDef) -> VirResult<()> {
+        for f in &mut def.filesystems {
+            if let Filesystem::Volume {
+                pool, volume, path, ..
+            } = f
+            {
+                *path = self.config.storage.ploop_volume_path(pool, volume)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Defines (or redefines) a domain from XML.
     pub fn define(&self, xml: &str) -> VirResult<(Arc<Domain>, bool)> {
-        let def = domain_xml::parse(xml)?;
+        let mut def = domain_xml::parse(xml)?;
+        self.resolve_volumes(&mut def)?;
         if let Some(d) = self.find_domain_by_name(&def.name)? {
             if def.uuid.is_some_and(|u| u != d.uuid) {
                 return Err(VirError::new(
@@ -827,9 +843,24 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
             let path = d.image_path()?;
             let mount = d.mount_point()?;
             if ct && ty == PDE_HARD_DISK && !mount.is_empty() {
-                def.filesystems.push(Filesystem::File {
-                    source: path,
-                    target: mount,
+                let url = d.storage_url()?;
+                let volume = Filesystem::parse_storage_url(&url);
+                if volume.is_none() && !url.is_empty() {
+                    // libvirt's vz driver fails the whole domain on such a
+                    // URL; showing the image keeps the domain listed.
+                    log::warn!("disk {path}: unrecognised storage URL '{url}', shown as a file");
+                }
+                def.filesystems.push(match volume {
+                    Some((pool, volume)) => Filesystem::Volume {
+                        pool,
+                        volume,
+                        target: mount,
+                        path,
+                    },
+                    None => Filesystem::File {
+                        source: path,
+                        target: mount,
+                    },
                 });
                 continue;
             }
@@ -977,6 +1008,20 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
                 d.set_sys_name(source)?;
                 d.set_friendly_name(source)?;
                 d.set_mount_point(target)?;
+            }
+            Filesystem::Volume {
+                pool,
+                volume,
+                target,
+                path,
+            } => {
+                let d = g.create_device(PDE_HARD_DISK)?;
+                d.set_emulated_type(PDT_USE_IMAGE_FILE)?;
+                d.set_image_path(path)?;
+                d.set_sys_name(path)?;
+                d.set_friendly_name(path)?;
+                d.set_mount_point(target)?;
+                d.set_storage_url(&Filesystem::storage_url(pool, volume))?;
             }
         }
     }
@@ -1174,6 +1219,10 @@ mod tests {
         let driver = Driver::new(DriverConfig {
             privileged: true,
             host_uuid: None,
+            storage: crate::vz::storage::StorageTarget::default_for(
+                false,
+                std::path::Path::new("/nonexistent"),
+            ),
             sdk: Sdk::embedded(&dir, Duration::from_secs(5)),
         });
         let (a, b) = ([1u8; 16], [2u8; 16]);
