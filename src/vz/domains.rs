@@ -1301,3 +1301,69 @@ mod state_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod volume_tests {
+    use super::*;
+    use crate::sdk::Sdk;
+
+    #[test]
+    fn container_disks_with_a_storage_url_load_as_volumes_and_bad_urls_as_files() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-vol-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = crate::sdk::emu::host::TEST_TURN.lock();
+        crate::sdk::emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(5));
+        sdk.init().unwrap();
+        {
+            let srv = sdk.login().unwrap();
+            let ct = sdk.new_container(&srv).unwrap();
+            ct.set_name("ct-vol").unwrap();
+            for (mount, url) in [
+                ("/a", "libvirt://localhost/p/v"),
+                ("/b", "libvirt://localhost/only-a-pool"),
+                ("/c", ""),
+            ] {
+                let d = ct.create_device(PDE_HARD_DISK).unwrap();
+                d.set_image_path(&format!("/img{mount}")).unwrap();
+                d.set_mount_point(mount).unwrap();
+                d.set_storage_url(url).unwrap();
+            }
+            ct.register_ex(PACF_NON_INTERACTIVE_MODE | PRNVM_PRESERVE_DISK)
+                .unwrap();
+            let g = sdk.guests(&srv, PVTF_CT).unwrap().remove(0);
+            let def = load(g).unwrap().def;
+            let mine: Vec<_> = def
+                .filesystems
+                .into_iter()
+                .filter(|f| match f {
+                    Filesystem::File { target, .. } | Filesystem::Volume { target, .. } => {
+                        target.len() == 2
+                    }
+                    Filesystem::Template(_) => false,
+                })
+                .collect();
+            assert_eq!(
+                mine,
+                [
+                    Filesystem::Volume {
+                        pool: "p".into(),
+                        volume: "v".into(),
+                        target: "/a".into(),
+                        path: "/img/a".into(),
+                    },
+                    Filesystem::File {
+                        source: "/img/b".into(),
+                        target: "/b".into(),
+                    },
+                    Filesystem::File {
+                        source: "/img/c".into(),
+                        target: "/c".into(),
+                    },
+                ]
+            );
+        }
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -148,7 +148,7 @@ fn volume_filesystems_are_resolved_by_the_storage_driver() {
     .expect_ok();
     l.virsh(&["pool-start", "p1"]).expect_ok();
 
-    let d = Daemon::start_with(Setup {
+    let mut d = Daemon::start_with(Setup {
         config: &format!("vz_storage_uri = \"{}\"", l.uri()),
         ..Setup::default()
     });
@@ -161,6 +161,11 @@ fn volume_filesystems_are_resolved_by_the_storage_driver() {
         ),
         "{xml}"
     );
+    // The storage URL is kept with the guest: a restarted daemon shows
+    // the same volume.
+    d.stop();
+    d.restart();
+    assert_eq!(d.virsh(&["dumpxml", "ct-vol"]).expect_ok(), xml);
     // Redefining from that XML keeps it (the volume resolves again).
     let out = define(&d, scratch.path(), &xml);
     assert!(out.ok(), "{out:?}");
