@@ -296,14 +296,29 @@ impl Driver {
 
     /// Gives each volume filesystem its image path from the storage
     /// driver (an active pool, a ploop volume), as libvirt's vz driver
-    /// resolves it at define.
-    fn resolve_volumes(&self, def: &mut DomainDef) -> VirResult<()> {
+    /// resolves it when it creates a container. A redefinition keeps the
+    /// path of a volume the domain already has, so changing anything else
+    /// needs no storage daemon.
+    fn resolve_volumes(&self, def: &mut DomainDef, old: Option<&DomainDef>) -> VirResult<()> {
+        let known = |p: &str, v: &str| {
+            old.into_iter()
+                .flat_map(|o| &o.filesystems)
+                .find_map(|f| match f {
+                    Filesystem::Volume {
+                        pool, volume, path, ..
+                    } if pool == p && volume == v && !path.is_empty() => Some(path.clone()),
+                    _ => None,
+                })
+        };
         for f in &mut def.filesystems {
             if let Filesystem::Volume {
                 pool, volume, path, ..
             } = f
             {
-                *path = self.config.storage.ploop_volume_path(pool, volume)?;
+                *path = match known(pool, volume) {
+                    Some(p) => p,
+                    None => self.config.storage.ploop_volume_path(pool, volume)?,
+                };
             }
         }
         Ok(())
@@ -312,7 +327,6 @@ impl Driver {
     /// Defines (or redefines) a domain from XML.
     pub fn define(&self, xml: &str) -> VirResult<(Arc<Domain>, bool)> {
         let mut def = domain_xml::parse(xml)?;
-        self.resolve_volumes(&mut def)?;
         if let Some(d) = self.find_domain_by_name(&def.name)? {
             if def.uuid.is_some_and(|u| u != d.uuid) {
                 return Err(VirError::new(
@@ -337,6 +351,7 @@ impl Driver {
                 if d.def.os_type != def.os_type {
                     return Err(unsupported("Changing OS type is not supported"));
                 }
+                self.resolve_volumes(&mut def, Some(&d.def))?;
                 // The saved state holds the config it was saved with
                 // (libvirt's vz driver: the same config is a no-op, another
                 // is refused).
@@ -363,6 +378,7 @@ impl Driver {
                 Ok((self.domain_by_uuid(&d.uuid)?, true))
             }
             None => {
+                self.resolve_volumes(&mut def, None)?;
                 // As libvirt's driver creates guests on a real host: a VM
                 // from the host's defaults, registered with PrlVm_Reg; a
                 // container from a configuration sample with PrlVm_RegEx,

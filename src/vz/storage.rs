@@ -39,6 +39,8 @@ const PROC_VOL_GET_PATH: i32 = 100;
 const AUTH_NONE: i32 = 0;
 /// VIR_STORAGE_POOL_RUNNING
 const POOL_RUNNING: u8 = 2;
+/// VIR_STORAGE_POOL_DEGRADED: running, partly (still active)
+const POOL_DEGRADED: u8 = 3;
 /// VIR_STORAGE_VOL_PLOOP
 const VOL_PLOOP: i8 = 5;
 
@@ -220,9 +222,9 @@ impl Connection {
     fn ploop_volume_path(&mut self, pool: &str, volume: &str) -> VirResult<String> {
         let p: Pool = self.call(PROC_POOL_LOOKUP_BY_NAME, &pool)?;
         let info: PoolInfo = self.call(PROC_POOL_GET_INFO, &p)?;
-        if info.state != POOL_RUNNING {
+        if !matches!(info.state, POOL_RUNNING | POOL_DEGRADED) {
             return Err(VirError::new(
-                ErrorCode::OperationInvalid,
+                ErrorCode::ConfigUnsupported,
                 ErrorDomain::Parallels,
                 format!("storage pool '{pool}' containing volume '{volume}' is not active"),
             ));
@@ -239,7 +241,7 @@ impl Connection {
             return Err(VirError::new(
                 ErrorCode::ConfigUnsupported,
                 ErrorDomain::Parallels,
-                format!("Unsupported storage volume type: '{pool}/{volume}' is not a ploop volume"),
+                format!("Unsupported volume format '{}'", vol_type_name(info.kind)),
             ));
         }
         self.call(PROC_VOL_GET_PATH, &v)
@@ -291,6 +293,19 @@ impl Connection {
             }
             return xdr::from_bytes(body).map_err(|e| VirError::rpc(e.to_string()));
         }
+    }
+}
+
+/// `virStorageVolTypeToString`: libvirt's names of volume types.
+fn vol_type_name(kind: i8) -> String {
+    match kind {
+        0 => "file".into(),
+        1 => "block".into(),
+        2 => "dir".into(),
+        3 => "network".into(),
+        4 => "netdir".into(),
+        5 => "ploop".into(),
+        other => format!("{other}"),
     }
 }
 
