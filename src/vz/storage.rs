@@ -167,6 +167,27 @@ impl StorageTarget {
     }
 }
 
+/// Connects without blocking past `CALL_TIMEOUT`: a daemon whose listen
+/// queue is full would otherwise hold the define's worker for good.
+fn connect(socket: &Path) -> std::io::Result<UnixStream> {
+    let mut stream = mio::net::UnixStream::connect(socket)?;
+    let mut poll = mio::Poll::new()?;
+    poll.registry()
+        .register(&mut stream, mio::Token(0), mio::Interest::WRITABLE)?;
+    let mut events = mio::Events::with_capacity(1);
+    poll.poll(&mut events, Some(CALL_TIMEOUT))?;
+    if events.is_empty() {
+        return Err(std::io::ErrorKind::TimedOut.into());
+    }
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    poll.registry().deregister(&mut stream)?;
+    let stream = UnixStream::from(std::os::fd::OwnedFd::from(stream));
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
 /// One open connection to the storage driver.
 struct Connection {
     stream: UnixStream,
@@ -181,17 +202,18 @@ fn failed(detail: String) -> VirError {
 impl Connection {
     fn open(t: &StorageTarget) -> VirResult<Connection> {
         let socket = t.socket();
-        let stream = UnixStream::connect(&socket).map_err(|e| {
+        let cannot = |e: std::io::Error| {
             failed(format!(
                 "cannot connect to the storage driver at '{}': {e}",
                 socket.display()
             ))
-        })?;
+        };
+        let stream = connect(&socket).map_err(cannot)?;
         for r in [
             stream.set_read_timeout(Some(CALL_TIMEOUT)),
             stream.set_write_timeout(Some(CALL_TIMEOUT)),
         ] {
-            r.map_err(|e| failed(format!("storage socket '{}': {e}", socket.display())))?;
+            r.map_err(cannot)?;
         }
         let mut c = Connection {
             stream,
