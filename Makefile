@@ -29,7 +29,7 @@ VIRTVZD_BINARY ?= $(CARGO_TARGET_DIR)/release/virtvzd
 # The embedded host as a shared library with the SDK's exports, and the
 # end-to-end tests that run a second time through it (vz_sdk = "system").
 SDK_EMU_LIBRARY = $(abspath $(CARGO_TARGET_DIR))/release/libprlsdk_emu.so
-SDK_PASS_TESTS ?= domain:: devices:: events:: snapshot faults:: cache:: gaps::
+SDK_PASS_TESTS ?= domain:: devices:: events:: snapshot faults:: cache:: gaps:: volume::
 
 export VIRTVZD_SYSCONFDIR = $(SYSCONFDIR)
 export VIRTVZD_RUNSTATEDIR = $(RUNSTATEDIR)

@@ -43,6 +43,10 @@ pub enum ErrorCode {
     NoDomain = 42,
     /// VIR_ERR_AUTH_FAILED
     AuthFailed = 45,
+    /// VIR_ERR_NO_STORAGE_POOL
+    NoStoragePool = 49,
+    /// VIR_ERR_NO_STORAGE_VOL
+    NoStorageVol = 50,
     /// VIR_ERR_OPERATION_INVALID
     OperationInvalid = 55,
     /// VIR_ERR_CONFIG_UNSUPPORTED
@@ -87,6 +91,8 @@ impl ErrorCode {
             ConfSyntax => "configuration file syntax error: %s",
             XmlDetail | SystemError | Rpc => "%s",
             NoDomain => "Domain not found: %s",
+            NoStoragePool => "Storage pool not found: %s",
+            NoStorageVol => "Storage volume not found: %s",
             AuthFailed => "authentication failed: %s",
             OperationInvalid => "Requested operation is not valid: %s",
             ConfigUnsupported => "unsupported configuration: %s",
@@ -123,6 +129,8 @@ impl ErrorCode {
             SystemError => "system call error",
             Rpc => "RPC error",
             NoDomain => "Domain not found",
+            NoStoragePool => "Storage pool not found",
+            NoStorageVol => "Storage volume not found",
             AuthFailed => "authentication failed",
             OperationInvalid => "Requested operation is not valid",
             ConfigUnsupported => "unsupported configuration",

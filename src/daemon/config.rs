@@ -69,6 +69,7 @@ restart_keys!(
     vz_sdk_library,
     vz_embedded_dir,
     vz_job_timeout,
+    vz_storage_uri,
 );
 
 /// Keys libvirt's modular daemons read only when built with TCP/TLS (or no
@@ -203,6 +204,9 @@ pub struct Config {
     pub vz_embedded_dir: Option<PathBuf>,
     /// Seconds an SDK job may take before the call fails.
     pub vz_job_timeout: u32,
+    /// Where storage volumes are resolved: a libvirt storage URI, its
+    /// `socket` parameter naming the socket (default: the storage daemon's).
+    pub vz_storage_uri: Option<String>,
 }
 
 impl Default for Config {
@@ -245,6 +249,7 @@ impl Default for Config {
             vz_sdk_library: "libprl_sdk.so.7".to_string(),
             vz_embedded_dir: None,
             vz_job_timeout: 300,
+            vz_storage_uri: None,
         }
     }
 }
@@ -456,6 +461,12 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     }
     c.vz_embedded_dir = r.string("vz_embedded_dir")?.map(PathBuf::from);
     set!(vz_job_timeout, r.uint_range("vz_job_timeout", 1, 86_400)?);
+    if let Some(s) = r.string("vz_storage_uri")? {
+        let any = crate::vz::storage::StorageTarget::default_for(true, Path::new("/"));
+        crate::vz::storage::StorageTarget::from_uri(&s, &any)
+            .map_err(|e| r.error("vz_storage_uri", &e))?;
+        c.vz_storage_uri = Some(s);
+    }
     // The daemon works from / once in the background.
     for (key, dir) in [
         ("vz_embedded_dir", &c.vz_embedded_dir),
@@ -519,6 +530,7 @@ const KNOWN_KEYS: &[&str] = &[
     "vz_sdk_library",
     "vz_embedded_dir",
     "vz_job_timeout",
+    "vz_storage_uri",
 ];
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -720,6 +732,7 @@ vz_sdk = "embedded"
 vz_sdk_library = "/opt/libprl_sdk.so.7"
 vz_embedded_dir = "/srv/vz"
 vz_job_timeout = 60
+vz_storage_uri = "storage:///session?socket=/run/s"
 "#,
         )
         .unwrap();
@@ -732,6 +745,10 @@ vz_job_timeout = 60
         assert_eq!(c.host_uuid_source, HostUuidSource::MachineId);
         assert_eq!(c.vz_sdk, SdkChoice::Embedded);
         assert_eq!(c.vz_embedded_dir.as_deref(), Some(Path::new("/srv/vz")));
+        assert_eq!(
+            c.vz_storage_uri.as_deref(),
+            Some("storage:///session?socket=/run/s")
+        );
         assert_eq!(c.sasl_allowed_username_list.len(), 2);
     }
 
@@ -754,6 +771,8 @@ vz_job_timeout = 60
         let e = parse("\n\nmax_workers = \"many\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert_eq!(e.key.as_deref(), Some("max_workers"));
+        let e = parse("vz_storage_uri = \"storage:///system?socket=rel\"\n").unwrap_err();
+        assert!(e.to_string().contains("vz_storage_uri"), "{e}");
         let e = parse("max_clients = -5\n").unwrap_err();
         assert!(e.to_string().contains("max_clients"));
         let e = parse("x = = 1\n").unwrap_err();
@@ -851,6 +870,7 @@ vz_job_timeout = 60
             log_filters: d.log_filters.clone(),
             log_outputs: d.log_outputs.clone(),
             vz_embedded_dir: d.vz_embedded_dir.clone(),
+            vz_storage_uri: d.vz_storage_uri.clone(),
             access_drivers: d.access_drivers.clone(),
             sasl_allowed_username_list: d.sasl_allowed_username_list.clone(),
             ..Config::default()

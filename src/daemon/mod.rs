@@ -339,10 +339,18 @@ impl Startup {
         }
 
         let sdk = open_sdk(config, &self.paths)?;
+        let storage =
+            vz::storage::StorageTarget::default_for(self.paths.privileged, &self.paths.sock_dir);
+        let storage = match &config.vz_storage_uri {
+            Some(uri) => vz::storage::StorageTarget::from_uri(uri, &storage)
+                .map_err(|e| format!("vz_storage_uri: {e}"))?,
+            None => storage,
+        };
         let driver = vz::Driver::new(vz::DriverConfig {
             privileged: self.paths.privileged,
             host_uuid: config.host_uuid.clone(),
             sdk,
+            storage,
         });
         driver.load_domains_in_background();
         let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;

@@ -806,6 +806,7 @@ impl Device {
     guest_str!(host_iface => PrlVmDevNet_GetHostInterfaceName, set_host_iface => PrlVmDevNet_SetHostInterfaceName);
     guest_str!(network => PrlVmDevNet_GetVirtualNetworkId, set_network => PrlVmDevNet_SetVirtualNetworkId);
     guest_str!(mount_point => PrlVmDevHd_GetMountPoint, set_mount_point => PrlVmDevHd_SetMountPoint);
+    guest_str!(storage_url => PrlVmDevHd_GetStorageURL, set_storage_url => PrlVmDevHd_SetStorageURL);
     guest_str!(serial_number => PrlVmDevHd_GetSerialNumber, set_serial_number => PrlVmDevHd_SetSerialNumber);
     guest_bool!(prevent_mac_spoof => PrlVmDevNet_IsPktFilterPreventMacSpoof, set_prevent_mac_spoof => PrlVmDevNet_SetPktFilterPreventMacSpoof);
     guest_str!(gateway => PrlVmDevNet_GetDefaultGateway, set_gateway => PrlVmDevNet_SetDefaultGateway);
@@ -959,6 +960,7 @@ impl BootDevice {
 mod tests {
     use super::*;
     use abi::vms::*;
+    use dev::PDE_HARD_DISK;
 
     #[test]
     fn embedded_host_through_the_c_abi() {
@@ -1043,6 +1045,10 @@ mod tests {
             assert_eq!(ct.vm_type().unwrap(), PVT_CT);
             assert_eq!(ct.ram_mb().unwrap(), 1024, "vswap.1024MB");
             ct.set_name("ct1").unwrap();
+            let fs = ct.create_device(PDE_HARD_DISK).unwrap();
+            fs.set_mount_point("/data").unwrap();
+            fs.set_storage_url("libvirt://localhost/pool1/vol1")
+                .unwrap();
             ct.register_ex(PACF_NON_INTERACTIVE_MODE | PRNVM_PRESERVE_DISK)
                 .unwrap();
             // Registering the same handle twice is refused.
@@ -1055,6 +1061,23 @@ mod tests {
             let list = sdk.guests(&srv, PVTF_CT).unwrap();
             assert_eq!(list.len(), 1);
             assert_eq!(list[0].name().unwrap(), "ct1");
+        }
+        // The storage URL is kept in the guest's file: a new session on a
+        // reloaded store reads it back.
+        sdk.deinit();
+        emu::host::deinit();
+        sdk.init().unwrap();
+        {
+            let srv = sdk.login().unwrap();
+            let list = sdk.guests(&srv, PVTF_CT).unwrap();
+            let urls: Vec<String> = list[0]
+                .devices(PDE_HARD_DISK)
+                .unwrap()
+                .iter()
+                .filter(|d| d.mount_point().unwrap() == "/data")
+                .map(|d| d.storage_url().unwrap())
+                .collect();
+            assert_eq!(urls, ["libvirt://localhost/pool1/vol1"]);
             list[0].delete().unwrap();
         }
         sdk.deinit();

@@ -168,6 +168,8 @@ macro_rules! for_each_sdk_function {
             PrlVmDevSerial_SetSocketMode(dev: PRL_HANDLE, mode: PRL_UINT32) -> PRL_RESULT;
             PrlVmDevHd_GetMountPoint(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmDevHd_SetMountPoint(dev: PRL_HANDLE, path: PRL_CONST_STR) -> PRL_RESULT;
+            PrlVmDevHd_GetStorageURL(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
+            PrlVmDevHd_SetStorageURL(dev: PRL_HANDLE, url: PRL_CONST_STR) -> PRL_RESULT;
             PrlVmDevHd_GetSerialNumber(dev: PRL_HANDLE, buf: PRL_STR, len: *mut PRL_UINT32) -> PRL_RESULT;
             PrlVmDevHd_SetSerialNumber(dev: PRL_HANDLE, serial: PRL_CONST_STR) -> PRL_RESULT;
             PrlVmDevHd_GetDiskSize(dev: PRL_HANDLE, mib: *mut PRL_UINT32) -> PRL_RESULT;

@@ -270,6 +270,10 @@ mod tests {
             let driver = Driver::new(crate::vz::DriverConfig {
                 privileged: true,
                 host_uuid: None,
+                storage: crate::vz::storage::StorageTarget::default_for(
+                    false,
+                    std::path::Path::new("/nonexistent"),
+                ),
                 sdk: Arc::clone(&sdk),
             });
             Host {

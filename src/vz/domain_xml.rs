@@ -176,6 +176,40 @@ pub enum Filesystem {
         /// Mount point in the container.
         target: String,
     },
+    /// A ploop volume of a libvirt storage pool, mounted at `target`.
+    Volume {
+        /// The storage pool's name.
+        pool: String,
+        /// The volume's name in that pool.
+        volume: String,
+        /// Mount point in the container.
+        target: String,
+        /// The volume's image path, as the storage pool resolved it (or as
+        /// the guest holds it); empty until resolved, never in the XML.
+        path: String,
+    },
+}
+
+/// The host part of the storage URL libvirt's vz driver writes.
+const STORAGE_URL_PREFIX: &str = "libvirt://localhost/";
+
+impl Filesystem {
+    /// The storage URL of a volume, as `PrlVmDevHd_SetStorageURL` takes it.
+    pub fn storage_url(pool: &str, volume: &str) -> String {
+        format!("{STORAGE_URL_PREFIX}{pool}/{volume}")
+    }
+
+    /// The pool and volume a storage URL `libvirt://HOST/POOL/VOLUME`
+    /// names (any host; later path parts are ignored, as libvirt's vz
+    /// driver ignores them), or None when it names none.
+    pub fn parse_storage_url(url: &str) -> Option<(String, String)> {
+        let rest = url.strip_prefix("libvirt://")?;
+        let (_host, path) = rest.split_once('/')?;
+        let mut parts = path.split('/');
+        let pool = parts.next().filter(|p| !p.is_empty())?;
+        let volume = parts.next().filter(|v| !v.is_empty())?;
+        Some((pool.to_string(), volume.to_string()))
+    }
 }
 
 /// A `<boot dev>` entry.
@@ -1520,6 +1554,30 @@ fn parse_filesystem(d: &Element) -> VirResult<Filesystem> {
                 .to_string(),
             target,
         }),
+        "volume" => {
+            let src = d
+                .child("source")
+                .ok_or_else(|| invalid("a volume filesystem needs a source".into()))?;
+            let (pool, volume) = match (src.attr("pool"), src.attr("volume")) {
+                (Some(p), Some(v)) if !p.is_empty() && !v.is_empty() => (p, v),
+                _ => {
+                    return Err(invalid(
+                        "a volume filesystem needs a source pool and volume".into(),
+                    ))
+                }
+            };
+            if pool.contains('/') || volume.contains('/') {
+                return Err(invalid(format!(
+                    "invalid storage pool '{pool}' or volume '{volume}' name"
+                )));
+            }
+            Ok(Filesystem::Volume {
+                pool: pool.to_string(),
+                volume: volume.to_string(),
+                target,
+                path: String::new(),
+            })
+        }
         other => Err(unsupported(format!(
             "filesystem type '{other}' is not supported by vz driver"
         ))),
@@ -1686,6 +1744,17 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
                 xml_escape_attr(source),
                 xml_escape_attr(target)
             )),
+            Filesystem::Volume {
+                pool,
+                volume,
+                target,
+                ..
+            } => x.push_str(&format!(
+                "    <filesystem type='volume' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source pool='{}' volume='{}'/>\n      <target dir='{}'/>\n    </filesystem>\n",
+                xml_escape_attr(pool),
+                xml_escape_attr(volume),
+                xml_escape_attr(target)
+            )),
         }
     }
     for i in &def.interfaces {
@@ -1833,6 +1902,73 @@ mod tests {
         assert_eq!(format_uuid(&uuid), "6695eb01-f6a4-8304-79aa-97f2502e193f");
         let again = parse(&format_xml(&d, &uuid, Some(3), true)).unwrap();
         assert_eq!(again, d);
+    }
+
+    #[test]
+    fn volume_filesystems_parse_round_trip_and_need_pool_and_volume() {
+        let ct = |fs: &str| {
+            format!(
+                "<domain type='vz'><name>ct</name><memory>1048576</memory>\
+                 <os><type>exe</type></os><devices>{fs}</devices></domain>"
+            )
+        };
+        let d = parse(&ct(
+            "<filesystem type='volume'><driver type='ploop' format='ploop'/>\
+             <source pool='p&amp;1' volume='v1'/><target dir='/data'/></filesystem>",
+        ))
+        .unwrap();
+        assert_eq!(
+            d.filesystems,
+            [Filesystem::Volume {
+                pool: "p&1".into(),
+                volume: "v1".into(),
+                target: "/data".into(),
+                path: String::new(),
+            }]
+        );
+        let uuid = [7u8; 16];
+        let xml = format_xml(&d, &uuid, None, false);
+        assert!(
+            xml.contains("<filesystem type='volume' accessmode='passthrough'>")
+                && xml.contains("<source pool='p&amp;1' volume='v1'/>"),
+            "{xml}"
+        );
+        assert_eq!(parse(&xml).unwrap().filesystems, d.filesystems);
+        for bad in [
+            "<filesystem type='volume'><target dir='/d'/></filesystem>",
+            "<filesystem type='volume'><source pool='p'/><target dir='/d'/></filesystem>",
+            "<filesystem type='volume'><source volume='v'/><target dir='/d'/></filesystem>",
+            "<filesystem type='volume'><source pool='a/b' volume='v'/><target dir='/d'/></filesystem>",
+        ] {
+            assert_eq!(parse(&ct(bad)).unwrap_err().code, ErrorCode::XmlError, "{bad}");
+        }
+        let e = parse(&ct("<filesystem type='volume'><driver type='loop'/>\
+             <source pool='p' volume='v'/><target dir='/d'/></filesystem>"))
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ConfigUnsupported);
+    }
+
+    #[test]
+    fn storage_urls_name_a_pool_and_a_volume() {
+        let url = Filesystem::storage_url("pool1", "vol1");
+        assert_eq!(url, "libvirt://localhost/pool1/vol1");
+        let pv = |p: &str, v: &str| Some((p.to_string(), v.to_string()));
+        assert_eq!(Filesystem::parse_storage_url(&url), pv("pool1", "vol1"));
+        assert_eq!(
+            Filesystem::parse_storage_url("libvirt://other/p/v/extra"),
+            pv("p", "v")
+        );
+        for bad in [
+            "",
+            "libvirt://localhost/",
+            "libvirt://localhost/pool",
+            "libvirt://localhost/pool/",
+            "libvirt://localhost//vol",
+            "file:///pool/vol",
+            "libvirt:/pool/vol",
+        ] {
+            assert_eq!(Filesystem::parse_storage_url(bad), None, "{bad}");
+        }
     }
 
     #[test]

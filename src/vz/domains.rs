@@ -306,9 +306,39 @@ impl Driver {
         Ok(JobGuard { _guard: guard })
     }
 
+    /// Gives each volume filesystem its image path from the storage
+    /// driver (an active pool, a ploop volume), as libvirt's vz driver
+    /// resolves it when it creates a container. A redefinition keeps the
+    /// path of a volume the domain already has, so changing anything else
+    /// needs no storage daemon.
+    fn resolve_volumes(&self, def: &mut DomainDef, old: Option<&DomainDef>) -> VirResult<()> {
+        let known = |p: &str, v: &str| {
+            old.into_iter()
+                .flat_map(|o| &o.filesystems)
+                .find_map(|f| match f {
+                    Filesystem::Volume {
+                        pool, volume, path, ..
+                    } if pool == p && volume == v && !path.is_empty() => Some(path.clone()),
+                    _ => None,
+                })
+        };
+        for f in &mut def.filesystems {
+            if let Filesystem::Volume {
+                pool, volume, path, ..
+            } = f
+            {
+                *path = match known(pool, volume) {
+                    Some(p) => p,
+                    None => self.config.storage.ploop_volume_path(pool, volume)?,
+                };
+            }
+        }
+        Ok(())
+    }
+
     /// Defines (or redefines) a domain from XML.
     pub fn define(&self, xml: &str) -> VirResult<(Arc<Domain>, bool)> {
-        let def = domain_xml::parse(xml)?;
+        let mut def = domain_xml::parse(xml)?;
         if let Some(d) = self.find_domain_by_name(&def.name)? {
             if def.uuid.is_some_and(|u| u != d.uuid) {
                 return Err(VirError::new(
@@ -333,6 +363,7 @@ impl Driver {
                 if d.def.os_type != def.os_type {
                     return Err(unsupported("Changing OS type is not supported"));
                 }
+                self.resolve_volumes(&mut def, Some(&d.def))?;
                 // The saved state holds the config it was saved with
                 // (libvirt's vz driver: the same config is a no-op, another
                 // is refused).
@@ -359,6 +390,7 @@ impl Driver {
                 Ok((self.domain_by_uuid(&d.uuid)?, true))
             }
             None => {
+                self.resolve_volumes(&mut def, None)?;
                 // As libvirt's driver creates guests on a real host: a VM
                 // from the host's defaults, registered with PrlVm_Reg; a
                 // container from a configuration sample with PrlVm_RegEx,
@@ -839,9 +871,24 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
             let path = d.image_path()?;
             let mount = d.mount_point()?;
             if ct && ty == PDE_HARD_DISK && !mount.is_empty() {
-                def.filesystems.push(Filesystem::File {
-                    source: path,
-                    target: mount,
+                let url = d.storage_url()?;
+                let volume = Filesystem::parse_storage_url(&url);
+                if volume.is_none() && !url.is_empty() {
+                    // libvirt's vz driver fails the whole domain on such a
+                    // URL; showing the image keeps the domain listed.
+                    log::warn!("disk {path}: unrecognised storage URL '{url}', shown as a file");
+                }
+                def.filesystems.push(match volume {
+                    Some((pool, volume)) => Filesystem::Volume {
+                        pool,
+                        volume,
+                        target: mount,
+                        path,
+                    },
+                    None => Filesystem::File {
+                        source: path,
+                        target: mount,
+                    },
                 });
                 continue;
             }
@@ -989,6 +1036,20 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
                 d.set_sys_name(source)?;
                 d.set_friendly_name(source)?;
                 d.set_mount_point(target)?;
+            }
+            Filesystem::Volume {
+                pool,
+                volume,
+                target,
+                path,
+            } => {
+                let d = g.create_device(PDE_HARD_DISK)?;
+                d.set_emulated_type(PDT_USE_IMAGE_FILE)?;
+                d.set_image_path(path)?;
+                d.set_sys_name(path)?;
+                d.set_friendly_name(path)?;
+                d.set_mount_point(target)?;
+                d.set_storage_url(&Filesystem::storage_url(pool, volume))?;
             }
         }
     }
@@ -1186,6 +1247,10 @@ mod tests {
         let driver = Driver::new(DriverConfig {
             privileged: true,
             host_uuid: None,
+            storage: crate::vz::storage::StorageTarget::default_for(
+                false,
+                std::path::Path::new("/nonexistent"),
+            ),
             sdk: Sdk::embedded(&dir, Duration::from_secs(5)),
         });
         let (a, b) = ([1u8; 16], [2u8; 16]);
@@ -1274,5 +1339,71 @@ mod state_tests {
         for (vms, want) in table {
             assert_eq!(vms_state(vms), want, "VMS 0x{vms:08x}");
         }
+    }
+}
+
+#[cfg(test)]
+mod volume_tests {
+    use super::*;
+    use crate::sdk::Sdk;
+
+    #[test]
+    fn container_disks_with_a_storage_url_load_as_volumes_and_bad_urls_as_files() {
+        let dir = std::env::temp_dir().join(format!("virtvzd-vol-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _turn = crate::sdk::emu::host::TEST_TURN.lock();
+        crate::sdk::emu::host::deinit();
+        let sdk = Sdk::embedded(&dir, Duration::from_secs(5));
+        sdk.init().unwrap();
+        {
+            let srv = sdk.login().unwrap();
+            let ct = sdk.new_container(&srv).unwrap();
+            ct.set_name("ct-vol").unwrap();
+            for (mount, url) in [
+                ("/a", "libvirt://localhost/p/v"),
+                ("/b", "libvirt://localhost/only-a-pool"),
+                ("/c", ""),
+            ] {
+                let d = ct.create_device(PDE_HARD_DISK).unwrap();
+                d.set_image_path(&format!("/img{mount}")).unwrap();
+                d.set_mount_point(mount).unwrap();
+                d.set_storage_url(url).unwrap();
+            }
+            ct.register_ex(PACF_NON_INTERACTIVE_MODE | PRNVM_PRESERVE_DISK)
+                .unwrap();
+            let g = sdk.guests(&srv, PVTF_CT).unwrap().remove(0);
+            let def = load(g).unwrap().def;
+            let mine: Vec<_> = def
+                .filesystems
+                .into_iter()
+                .filter(|f| match f {
+                    Filesystem::File { target, .. } | Filesystem::Volume { target, .. } => {
+                        target.len() == 2
+                    }
+                    Filesystem::Template(_) => false,
+                })
+                .collect();
+            assert_eq!(
+                mine,
+                [
+                    Filesystem::Volume {
+                        pool: "p".into(),
+                        volume: "v".into(),
+                        target: "/a".into(),
+                        path: "/img/a".into(),
+                    },
+                    Filesystem::File {
+                        source: "/img/b".into(),
+                        target: "/b".into(),
+                    },
+                    Filesystem::File {
+                        source: "/img/c".into(),
+                        target: "/c".into(),
+                    },
+                ]
+            );
+        }
+        sdk.deinit();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -398,6 +398,10 @@ mod tests {
         let driver = Driver::new(DriverConfig {
             privileged: true,
             host_uuid: None,
+            storage: crate::vz::storage::StorageTarget::default_for(
+                false,
+                std::path::Path::new("/nonexistent"),
+            ),
             sdk: Arc::clone(&sdk),
         });
         (dir, turn, sdk, driver)

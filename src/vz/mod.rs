@@ -10,6 +10,7 @@ pub mod host;
 pub mod snapshot_xml;
 pub mod snapshots;
 pub mod stats;
+pub mod storage;
 
 use crate::error::{ErrorCode, ErrorDomain, VirError, VirResult};
 use crate::sdk::{Handle, Sdk, SdkEvent, Subscription};
@@ -45,6 +46,8 @@ pub struct DriverConfig {
     pub host_uuid: Option<String>,
     /// The Virtuozzo SDK (initialised).
     pub sdk: Arc<Sdk>,
+    /// Where storage volumes are resolved (`vz_storage_uri`).
+    pub storage: storage::StorageTarget,
 }
 
 /// The logged-in SDK session and its event handler.
@@ -426,6 +429,7 @@ mod tests {
             privileged,
             host_uuid: None,
             sdk: Sdk::embedded(&dir, std::time::Duration::from_secs(5)),
+            storage: storage::StorageTarget::default_for(privileged, &dir),
         })
     }
 

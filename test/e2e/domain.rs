@@ -1016,7 +1016,6 @@ fn every_rejected_feature_is_config_unsupported() {
         (fs_("<driver type='loop' format='raw'/>"), "ploop"),
         (fs_("<driver type='ploop' format='ploop' wrpolicy='immediate'/>"), "write policy"),
         (fs_("<space_hard_limit>1000</space_hard_limit>"), "'space_hard_limit'"),
-        (ctdev("<filesystem type='volume'><source pool='p' volume='v'/><target dir='/'/></filesystem>"), "filesystem type 'volume'"),
         (ctdev("<filesystem type='mount' accessmode='mapped'><source dir='/x'/><target dir='/y'/></filesystem>"), "access mode"),
         (ct.replace(">exe<", ">hvm<"), "Changing OS type"),
     ];

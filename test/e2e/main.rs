@@ -17,4 +17,5 @@ mod sdk;
 mod snapshots;
 mod soak;
 mod unsupported;
+mod volume;
 mod wire;

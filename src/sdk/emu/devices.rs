@@ -226,6 +226,7 @@ dev_str! {
     PrlVmDevNet_GetHostInterfaceName / PrlVmDevNet_SetHostInterfaceName => host_iface;
     PrlVmDevNet_GetVirtualNetworkId / PrlVmDevNet_SetVirtualNetworkId => network;
     PrlVmDevHd_GetMountPoint / PrlVmDevHd_SetMountPoint => mount_point;
+    PrlVmDevHd_GetStorageURL / PrlVmDevHd_SetStorageURL => storage_url;
     PrlVmDevHd_GetSerialNumber / PrlVmDevHd_SetSerialNumber => serial_number;
     PrlVmDevNet_GetDefaultGateway / PrlVmDevNet_SetDefaultGateway => gateway;
     PrlVmDevNet_GetDefaultGatewayIPv6 / PrlVmDevNet_SetDefaultGatewayIPv6 => gateway6;

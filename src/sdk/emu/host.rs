@@ -133,6 +133,9 @@ pub struct Device {
     pub socket_mode: u32,
     /// Mount point (container file systems).
     pub mount_point: String,
+    /// Storage URL, `libvirt://host/pool/volume` (container file systems
+    /// backed by a libvirt storage volume).
+    pub storage_url: String,
     /// Image size in MiB (set by PrlVmDev_ResizeImage).
     pub size_mb: u32,
     /// Hard disk serial number.
