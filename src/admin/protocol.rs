@@ -177,19 +177,9 @@ mod tests {
     //! what libvirtd answered (captures/virt-admin-9.0-to-libvirtd.txt):
     //! call bodies must decode, reply bodies must encode to the same bytes.
     use super::*;
+    use crate::rpc::hex::{hex, unhex};
     use crate::rpc::typed_param::TypedValue;
     use crate::rpc::xdr;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
 
     fn libvirtd() -> ServerRef {
         ServerRef {

@@ -658,18 +658,8 @@ mod tests {
     //! Byte for byte what virsh 9.0 sent to libvirt 9.0's libvirtd and what
     //! libvirtd answered (captures/virsh-9.0-to-libvirtd-test-driver.txt).
     use super::*;
+    use crate::rpc::hex::{hex, unhex};
     use crate::rpc::xdr;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
 
     #[test]
     fn handshake_calls() {

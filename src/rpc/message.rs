@@ -284,10 +284,7 @@ pub fn encode_error(out: &mut Vec<u8>, e: &VirError) {
 mod tests {
     use super::*;
     use crate::error::{ErrorCode, ErrorDomain};
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
+    use crate::rpc::hex::hex;
 
     #[test]
     fn auth_list_reply_golden() {

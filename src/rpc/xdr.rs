@@ -754,6 +754,7 @@ impl<'de> de::Deserialize<'de> for Opaque {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::hex::hex;
     use serde::{Deserialize, Serialize};
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -761,10 +762,6 @@ mod tests {
         name: String,
         uuid: FixedOpaque<16>,
         id: i32,
-    }
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
     #[test]
