@@ -817,7 +817,6 @@ fn bus_of(iface: u32) -> Bus {
     }
 }
 
-/// "42:1c:00:aa:bb:cc" from the SDK's "421C00AABBCC".
 /// A guest address as the SDK lists it, "addr/prefix" or (as a real
 /// dispatcher reports IPv4) "addr/netmask".
 fn guest_ip_from_sdk(s: &str) -> Option<(std::net::IpAddr, u8)> {
@@ -841,6 +840,7 @@ fn guest_ip_from_sdk(s: &str) -> Option<(std::net::IpAddr, u8)> {
     Some((addr, prefix))
 }
 
+/// "42:1c:00:aa:bb:cc" from the SDK's "421C00AABBCC".
 fn mac_from_sdk(s: &str) -> String {
     let hex: String = s
         .chars()
@@ -999,6 +999,17 @@ fn load_devices(g: &Guest, def: &mut DomainDef) -> Result<(), SdkError> {
     Ok(())
 }
 
+/// A container's file system on image `path`, mounted at `target`.
+fn filesystem_disk(g: &Guest, path: &str, target: &str) -> Result<crate::sdk::Device, SdkError> {
+    let d = g.create_device(PDE_HARD_DISK)?;
+    d.set_emulated_type(PDT_USE_IMAGE_FILE)?;
+    d.set_image_path(path)?;
+    d.set_sys_name(path)?;
+    d.set_friendly_name(path)?;
+    d.set_mount_point(target)?;
+    Ok(d)
+}
+
 /// Writes a definition into a guest handle being created or edited:
 /// like libvirt's vz driver, every device is removed and added again.
 fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
@@ -1030,12 +1041,7 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
         match f {
             Filesystem::Template(name) => template = name.clone(),
             Filesystem::File { source, target } => {
-                let d = g.create_device(PDE_HARD_DISK)?;
-                d.set_emulated_type(PDT_USE_IMAGE_FILE)?;
-                d.set_image_path(source)?;
-                d.set_sys_name(source)?;
-                d.set_friendly_name(source)?;
-                d.set_mount_point(target)?;
+                filesystem_disk(g, source, target)?;
             }
             Filesystem::Volume {
                 pool,
@@ -1043,12 +1049,7 @@ fn apply(g: &Guest, def: &DomainDef) -> Result<(), SdkError> {
                 target,
                 path,
             } => {
-                let d = g.create_device(PDE_HARD_DISK)?;
-                d.set_emulated_type(PDT_USE_IMAGE_FILE)?;
-                d.set_image_path(path)?;
-                d.set_sys_name(path)?;
-                d.set_friendly_name(path)?;
-                d.set_mount_point(target)?;
+                let d = filesystem_disk(g, path, target)?;
                 d.set_storage_url(&Filesystem::storage_url(pool, volume))?;
             }
         }
