@@ -240,7 +240,7 @@ impl Driver {
 mod tests {
     use super::*;
     use crate::sdk::abi::{vms, PVTF_CT, PVTF_VM};
-    use crate::sdk::{emu, Sdk};
+    use crate::vz::test_host::Host;
     use std::time::{Duration, Instant};
 
     const XML: &str = "<domain type='vz'><name>NAME</name><memory unit='MiB'>512</memory>\
@@ -250,58 +250,16 @@ mod tests {
         XML.replace("NAME", name)
     }
 
-    /// A driver on a fresh embedded host (one at a time per process).
-    struct Host {
-        driver: Arc<Driver>,
-        sdk: Arc<Sdk>,
-        dir: std::path::PathBuf,
-        _turn: parking_lot::MutexGuard<'static, ()>,
-    }
-
-    impl Host {
-        fn new(tag: &str) -> Host {
-            let turn = emu::host::TEST_TURN.lock();
-            emu::host::deinit();
-            let dir =
-                std::env::temp_dir().join(format!("virtvzd-cache-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
-            sdk.init().expect("embedded host starts");
-            let driver = Driver::new(crate::vz::DriverConfig {
-                privileged: true,
-                host_uuid: None,
-                storage: crate::vz::storage::StorageTarget::default_for(
-                    false,
-                    std::path::Path::new("/nonexistent"),
-                ),
-                sdk: Arc::clone(&sdk),
-            });
-            Host {
-                driver,
-                sdk,
-                dir,
-                _turn: turn,
-            }
-        }
-
-        /// A second SDK session: changes through it bypass the driver, as
-        /// a change made on the host with prlctl would.
-        fn behind_the_back(&self, name: &str) -> crate::sdk::Guest {
-            let s = self.sdk.login().expect("login");
-            self.sdk
-                .guests(&s, PVTF_VM | PVTF_CT)
-                .expect("list")
-                .into_iter()
-                .find(|g| g.name().ok().as_deref() == Some(name))
-                .expect("guest exists on the host")
-        }
-    }
-
-    impl Drop for Host {
-        fn drop(&mut self) {
-            emu::host::deinit();
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+    /// A second SDK session: changes through it bypass the driver, as
+    /// a change made on the host with prlctl would.
+    fn behind_the_back(h: &Host, name: &str) -> crate::sdk::Guest {
+        let s = h.sdk.login().expect("login");
+        h.sdk
+            .guests(&s, PVTF_VM | PVTF_CT)
+            .expect("list")
+            .into_iter()
+            .find(|g| g.name().ok().as_deref() == Some(name))
+            .expect("guest exists on the host")
     }
 
     #[track_caller]
@@ -361,7 +319,7 @@ mod tests {
         let (dom, _) = d.define(&xml("h1")).unwrap();
         assert_eq!(d.domain_count().unwrap(), 1);
 
-        let g = h.behind_the_back("h1");
+        let g = behind_the_back(&h, "h1");
         g.start().unwrap();
         eventually("the start", || {
             d.domain_by_uuid(&dom.uuid).unwrap().vms == vms::VMS_RUNNING
@@ -407,7 +365,7 @@ mod tests {
         // Events about changes that happen while the cache is empty
         // must not resurrect it half-full.
         d.invalidate_domains();
-        let g = h.behind_the_back("i3");
+        let g = behind_the_back(&h, "i3");
         g.delete().unwrap();
         let names: Vec<String> = d
             .domains()

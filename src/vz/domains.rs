@@ -1237,23 +1237,12 @@ impl Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::Sdk;
-    use crate::vz::DriverConfig;
+    use crate::vz::test_host::Host;
 
     #[test]
     fn a_second_change_to_one_domain_waits_then_gives_up_others_proceed() {
-        let dir = std::env::temp_dir().join(format!("virtvzd-job-{}", std::process::id()));
-        // Sdk::embedded names the process's one host store: take turns.
-        let _turn = crate::sdk::emu::host::TEST_TURN.lock();
-        let driver = Driver::new(DriverConfig {
-            privileged: true,
-            host_uuid: None,
-            storage: crate::vz::storage::StorageTarget::default_for(
-                false,
-                std::path::Path::new("/nonexistent"),
-            ),
-            sdk: Sdk::embedded(&dir, Duration::from_secs(5)),
-        });
+        let h = Host::new("job");
+        let driver = &h.driver;
         let (a, b) = ([1u8; 16], [2u8; 16]);
         let held = driver.begin_job(&a).unwrap();
         let started = std::time::Instant::now();
@@ -1346,16 +1335,12 @@ mod state_tests {
 #[cfg(test)]
 mod volume_tests {
     use super::*;
-    use crate::sdk::Sdk;
+    use crate::vz::test_host::Host;
 
     #[test]
     fn container_disks_with_a_storage_url_load_as_volumes_and_bad_urls_as_files() {
-        let dir = std::env::temp_dir().join(format!("virtvzd-vol-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let _turn = crate::sdk::emu::host::TEST_TURN.lock();
-        crate::sdk::emu::host::deinit();
-        let sdk = Sdk::embedded(&dir, Duration::from_secs(5));
-        sdk.init().unwrap();
+        let h = Host::new("vol");
+        let sdk = &h.sdk;
         {
             let srv = sdk.login().unwrap();
             let ct = sdk.new_container(&srv).unwrap();
@@ -1404,7 +1389,5 @@ mod volume_tests {
                 ]
             );
         }
-        sdk.deinit();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

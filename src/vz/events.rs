@@ -375,44 +375,15 @@ impl Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sdk::{emu, Sdk};
-    use crate::vz::DriverConfig;
-    use std::path::PathBuf;
-
-    /// A driver on a fresh embedded host of its own (one test at a time
-    /// holds the embedded host: the guard).
-    fn embedded(
-        name: &str,
-    ) -> (
-        PathBuf,
-        parking_lot::MutexGuard<'static, ()>,
-        Arc<Sdk>,
-        Arc<Driver>,
-    ) {
-        let dir = std::env::temp_dir().join(format!("virtvzd-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let turn = emu::host::TEST_TURN.lock();
-        emu::host::deinit();
-        let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
-        sdk.init().unwrap();
-        let driver = Driver::new(DriverConfig {
-            privileged: true,
-            host_uuid: None,
-            storage: crate::vz::storage::StorageTarget::default_for(
-                false,
-                std::path::Path::new("/nonexistent"),
-            ),
-            sdk: Arc::clone(&sdk),
-        });
-        (dir, turn, sdk, driver)
-    }
+    use crate::vz::test_host::Host;
 
     /// A change made on the host by another SDK client (prlctl, another
     /// management tool) reaches the driver's subscribers: events come
     /// from the SDK's events, not from this driver's own calls.
     #[test]
     fn changes_made_on_the_host_reach_subscribers() {
-        let (dir, _turn, sdk, driver) = embedded("ev");
+        let h = Host::new("ev");
+        let (sdk, driver) = (&h.sdk, &h.driver);
         let (tx, rx) = crossbeam_channel::unbounded();
         driver.subscribe(move |e| {
             let _ = tx.send(e.clone());
@@ -444,9 +415,6 @@ mod tests {
             assert_eq!(e.name, "made-on-host");
             assert_eq!(e.change, Change::Lifecycle { event, detail });
         }
-        drop(driver);
-        sdk.deinit();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A guest removed from the host while the session was lost leaves
@@ -454,7 +422,8 @@ mod tests {
     /// there is known by what the host has now.
     #[test]
     fn a_regained_host_has_no_aliases_of_the_lost_session() {
-        let (dir, _turn, sdk, driver) = embedded("evlost");
+        let h = Host::new("evlost");
+        let (sdk, driver) = (&h.sdk, &h.driver);
         let host_tool = sdk.login().unwrap();
         let mut made = Vec::new();
         for name in ["stays", "goes"] {
@@ -477,8 +446,5 @@ mod tests {
         assert_eq!(driver.domains().unwrap().len(), 1);
         assert!(known(&stays), "a present guest is primed again");
         assert!(!known(&goes), "a gone guest left its aliases behind");
-        drop(driver);
-        sdk.deinit();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

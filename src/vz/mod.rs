@@ -419,6 +419,56 @@ impl Connection {
     }
 }
 
+/// A driver on a fresh embedded host, for the unit tests: the process has
+/// one embedded host, so each holds it in turn.
+#[cfg(test)]
+pub(crate) mod test_host {
+    use super::{storage, Driver, DriverConfig};
+    use crate::sdk::{emu, Sdk};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// The driver, its SDK and the store they use, removed when dropped.
+    pub struct Host {
+        pub driver: Arc<Driver>,
+        pub sdk: Arc<Sdk>,
+        dir: PathBuf,
+        _turn: parking_lot::MutexGuard<'static, ()>,
+    }
+
+    impl Host {
+        /// A host with an empty store named after `tag`.
+        pub fn new(tag: &str) -> Host {
+            let turn = emu::host::TEST_TURN.lock();
+            emu::host::deinit();
+            let dir = std::env::temp_dir().join(format!("virtvzd-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let sdk = Sdk::embedded(&dir, Duration::from_secs(10));
+            sdk.init().expect("embedded host starts");
+            let driver = Driver::new(DriverConfig {
+                privileged: true,
+                host_uuid: None,
+                storage: storage::StorageTarget::default_for(false, &dir.join("no-storage")),
+                sdk: Arc::clone(&sdk),
+            });
+            Host {
+                driver,
+                sdk,
+                dir,
+                _turn: turn,
+            }
+        }
+    }
+
+    impl Drop for Host {
+        fn drop(&mut self) {
+            emu::host::deinit();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
