@@ -340,10 +340,12 @@ fn remote_error(w: &WireError) -> VirError {
         .clone()
         .or_else(|| w.message.clone())
         .unwrap_or_default();
-    match w.code {
-        49 => VirError::new(ErrorCode::NoStoragePool, ErrorDomain::Storage, detail),
-        50 => VirError::new(ErrorCode::NoStorageVol, ErrorDomain::Storage, detail),
-        _ => failed(format!(
+    let kept = [ErrorCode::NoStoragePool, ErrorCode::NoStorageVol]
+        .into_iter()
+        .find(|c| *c as i32 == w.code);
+    match kept {
+        Some(code) => VirError::new(code, ErrorDomain::Storage, detail),
+        None => failed(format!(
             "storage driver: {}",
             w.message.clone().unwrap_or(detail)
         )),
