@@ -1664,6 +1664,15 @@ pub fn format_xml(def: &DomainDef, uuid: &[u8; 16], id: Option<i32>, secure: boo
     x
 }
 
+/// A container's ploop `<filesystem>` of `kind`, its `<source>`
+/// attributes already escaped.
+fn ploop_filesystem(x: &mut String, kind: &str, source: &str, target: &str) {
+    x.push_str(&format!(
+        "    <filesystem type='{kind}' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source {source}/>\n      <target dir='{}'/>\n    </filesystem>\n",
+        xml_escape_attr(target)
+    ));
+}
+
 /// `<alias>` lines appear only in a running domain's XML, as in libvirt.
 fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
     let vm = def.os_type == OsType::Hvm;
@@ -1739,22 +1748,28 @@ fn format_devices(x: &mut String, def: &DomainDef, live: bool, secure: bool) {
                 "    <filesystem type='template' accessmode='passthrough'>\n      <source name='{}'/>\n      <target dir='/'/>\n    </filesystem>\n",
                 xml_escape_attr(name)
             )),
-            Filesystem::File { source, target } => x.push_str(&format!(
-                "    <filesystem type='file' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source file='{}'/>\n      <target dir='{}'/>\n    </filesystem>\n",
-                xml_escape_attr(source),
-                xml_escape_attr(target)
-            )),
+            // A ploop image, given by its file or by a pool's volume.
+            Filesystem::File { source, target } => ploop_filesystem(
+                x,
+                "file",
+                &format!("file='{}'", xml_escape_attr(source)),
+                target,
+            ),
             Filesystem::Volume {
                 pool,
                 volume,
                 target,
                 ..
-            } => x.push_str(&format!(
-                "    <filesystem type='volume' accessmode='passthrough'>\n      <driver type='ploop' format='ploop'/>\n      <source pool='{}' volume='{}'/>\n      <target dir='{}'/>\n    </filesystem>\n",
-                xml_escape_attr(pool),
-                xml_escape_attr(volume),
-                xml_escape_attr(target)
-            )),
+            } => ploop_filesystem(
+                x,
+                "volume",
+                &format!(
+                    "pool='{}' volume='{}'",
+                    xml_escape_attr(pool),
+                    xml_escape_attr(volume)
+                ),
+                target,
+            ),
         }
     }
     for i in &def.interfaces {
