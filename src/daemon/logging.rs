@@ -438,42 +438,43 @@ fn contains_match(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return text.contains(pattern);
     }
-    let mut p = Vec::with_capacity(pattern.len() + 2);
-    p.push(b'*');
-    p.extend_from_slice(pattern.as_bytes());
-    p.push(b'*');
-    glob_match(&p, text.as_bytes())
+    glob_within(pattern.as_bytes(), text.as_bytes())
 }
 
-/// Whether the glob `p` matches all of `t`. Greedy with one resume point:
-/// on a mismatch only the most recent `*` takes one more byte, because an
-/// earlier `*` swallowing more can never help once a later one matched.
-/// That keeps it O(|p|·|t|) where recursing into every `*` was
-/// exponential (a filter like "*a*a*a*a*b" hung the logging thread).
-fn glob_match(p: &[u8], t: &[u8]) -> bool {
+/// Whether the glob `p` matches somewhere in `t`, as `*p*` would match
+/// all of it (without building that pattern: this runs for each filter
+/// on every log call that passes the global level). Greedy with one
+/// resume point: on a mismatch only the most recent `*` (at first the
+/// implied leading one) takes one more byte, because an earlier `*`
+/// swallowing more can never help once a later one matched. That keeps
+/// it O(|p|·|t|) where recursing into every `*` was exponential (a filter
+/// like "*a*a*a*a*b" hung the logging thread).
+fn glob_within(p: &[u8], t: &[u8]) -> bool {
     let (mut pi, mut ti) = (0, 0);
-    let mut resume: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some(b'*') => {
+    let mut resume = (0, 0);
+    loop {
+        if pi == p.len() {
+            // The implied trailing `*` takes the rest.
+            return true;
+        }
+        if ti == t.len() {
+            return p[pi..].iter().all(|&c| c == b'*');
+        }
+        match p[pi] {
+            b'*' => {
                 pi += 1;
-                resume = Some((pi, ti));
+                resume = (pi, ti);
             }
-            Some(&c) if c == b'?' || c == t[ti] => {
+            c if c == b'?' || c == t[ti] => {
                 pi += 1;
                 ti += 1;
             }
-            _ => match resume {
-                Some((rp, rt)) => {
-                    pi = rp;
-                    ti = rt + 1;
-                    resume = Some((rp, rt + 1));
-                }
-                None => return false,
-            },
+            _ => {
+                resume.1 += 1;
+                (pi, ti) = resume;
+            }
         }
     }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 impl log::Log for Logger {
