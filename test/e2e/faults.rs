@@ -22,13 +22,6 @@ fn faulty(faults: &str, config: &str) -> Daemon {
     })
 }
 
-fn virt_admin(d: &Daemon, args: &[&str]) -> Out {
-    let uri = format!("virtvzd:///system?socket={}", d.admin().display());
-    let mut cmd = Command::new("virt-admin");
-    cmd.arg("-c").arg(uri).args(args);
-    run_cmd(&mut cmd, Duration::from_secs(60))
-}
-
 /// The dispatcher is lost when someone sets a guest user's password.
 const DROP: &str = "drop:PrlVm_SetUserPasswd";
 
