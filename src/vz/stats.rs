@@ -114,15 +114,14 @@ pub fn disks(d: &Domain) -> Vec<StatDisk> {
 /// The capacity in bytes of each hard disk of `d`, in definition order
 /// (PrlVmDevHd_GetDiskSize; container file systems are not disks).
 pub fn capacities(d: &Domain) -> VirResult<Vec<u64>> {
-    let failed = sdk_error;
     let mut out = Vec::new();
     for dev in d
         .guest_handle()
         .devices(crate::sdk::abi::dev::PDE_HARD_DISK)
-        .map_err(failed)?
+        .map_err(sdk_error)?
     {
-        if dev.mount_point().map_err(failed)?.is_empty() {
-            out.push(u64::from(dev.disk_size_mb().map_err(failed)?) << 20);
+        if dev.mount_point().map_err(sdk_error)?.is_empty() {
+            out.push(u64::from(dev.disk_size_mb().map_err(sdk_error)?) << 20);
         }
     }
     Ok(out)
