@@ -182,6 +182,84 @@ fn unprivileged_user_gets_session_paths() {
     assert!(!sock.exists() && !rt.join("virtvzd.pid").exists());
 }
 
+/// `make run` as a user (nobody, with its own HOME and XDG directories):
+/// it starts the daemon in the foreground, verbose, at that user's
+/// default paths, and says which command to type next — and that command,
+/// typed as the same user, lists the embedded host's guests. The build
+/// step is the tests' own (CARGO=true: the binary is already built).
+#[test]
+fn make_run_serves_the_user_and_names_the_next_command() {
+    assert!(is_root(), "needs root to switch to nobody");
+    let home = TempDir::new("home");
+    let h = home.path();
+    let target = h.join("target");
+    fs::create_dir_all(target.join("release")).unwrap();
+    let bin = target.join("release/virtvzd");
+    fs::copy(binary(), &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    // The Makefile beside it: the source tree may not be reachable by
+    // nobody (a checkout under /root), and `run` needs nothing else.
+    let tree = h.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    fs::copy(source_dir().join("Makefile"), tree.join("Makefile")).unwrap();
+    chown_nobody(h);
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(&tree)
+        .arg("run")
+        .arg("CARGO=true")
+        .arg(format!("CARGO_TARGET_DIR={}", target.display()))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", h.join("config"))
+        .env("XDG_RUNTIME_DIR", h.join("runtime"))
+        .env("XDG_DATA_HOME", h.join("data"))
+        .env("XDG_CACHE_HOME", h.join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut make = Spawned(cmd.spawn().expect("start make run"));
+    let rt = h.join("runtime/libvirt");
+    let sock = rt.join("virtvzd-sock");
+    wait_until("the session socket", Duration::from_secs(30), || {
+        sock.exists()
+    });
+    // What the user is told to type, typed as that user.
+    let out = nobody_runs(h, "virsh", &["-c", "vz:///session", "list", "--all"]);
+    assert!(out.expect_ok().contains(" Id   Name   State"), "{out:?}");
+    let pid = fs::read_to_string(rt.join("virtvzd.pid")).unwrap();
+    let _ = Command::new("kill").arg(pid.trim()).status();
+    let status = make.0.wait().unwrap();
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    use std::io::Read;
+    make.0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    make.0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "virtvzd: serving vz:///session; in another shell: virsh -c vz:///session list --all"
+        ),
+        "{stdout}"
+    );
+    // Verbose, on stderr: the daemon says what it serves.
+    assert!(stderr.contains("serving vz:///session"), "{stderr}");
+}
+
 /// `cmd ARGS` as `nobody`, with the same environment as [`as_nobody`].
 fn nobody_runs(home: &Path, program: &str, args: &[&str]) -> Out {
     let mut cmd = Command::new("setpriv");
